@@ -1,0 +1,34 @@
+r"""Trains a model as the config says, then reports clean and PGD accuracy.
+
+  python -m experiments.train --workdir=runs/default
+  python -m experiments.train --config=experiments/configs/default.py \
+      --config.epochs=2 --config.defense.name=standard --workdir=runs/std
+
+Writes <workdir>/metrics.jsonl, checkpoints/, report.json and
+training_curves.png. Re-running with the same workdir resumes from the last
+checkpoint (a killed run loses nothing).
+"""
+
+import os
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from experiments import pipeline
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
+    "Training configuration (ml_collections file).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", "runs/default",
+                               "Directory for checkpoints, metrics and the report.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)
+  pipeline.train_and_report(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,7 @@
+"""Datasets (embedded offline and TFDS), shuffled batching and augmentation."""
+
+from jaxrobust.data.augment import augment, random_crop, random_flip
+from jaxrobust.data.batching import (epoch_batches, epoch_permutation,
+                                     num_batches, sequential_batches, to_float)
+from jaxrobust.data.datasets import (Dataset, DatasetInfo, dataset_names,
+                                     load)

@@ -1,0 +1,57 @@
+"""optax optimizers and learning-rate schedules from a config."""
+
+from __future__ import annotations
+
+import optax
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "piecewise")
+
+
+def make_schedule(name: str, learning_rate: float, total_steps: int,
+                  warmup_steps: int = 0,
+                  boundaries: tuple[float, ...] = (0.5, 0.75),
+                  decay: float = 0.1) -> optax.Schedule:
+  """A schedule over `total_steps`, with optional linear warm-up.
+
+  piecewise multiplies the rate by `decay` at each fraction in `boundaries`
+  (e.g. the 0.5/0.75 decay of Madry et al. and Rice et al.).
+  """
+  if name not in SCHEDULES:
+    raise ValueError(f"Unknown schedule {name!r}; valid choices: {SCHEDULES}.")
+  if learning_rate <= 0:
+    raise ValueError(f"learning_rate must be > 0, got {learning_rate}.")
+  decay_steps = max(total_steps - warmup_steps, 1)
+  if name == "constant":
+    main = optax.constant_schedule(learning_rate)
+  elif name == "cosine":
+    main = optax.cosine_decay_schedule(learning_rate, decay_steps)
+  else:
+    main = optax.piecewise_constant_schedule(
+        learning_rate, {int(b * decay_steps): decay for b in boundaries})
+  if warmup_steps <= 0:
+    return main
+  warmup = optax.linear_schedule(0.0, learning_rate, warmup_steps)
+  return optax.join_schedules([warmup, main], [warmup_steps])
+
+
+def make_optimizer(config, total_steps: int) -> optax.GradientTransformation:
+  """optax optimizer from config fields: name, learning_rate, schedule,
+  warmup_steps, weight_decay, momentum (sgd), nesterov (sgd)."""
+  name = config.name
+  if name not in OPTIMIZERS:
+    raise ValueError(f"Unknown optimizer {name!r}; valid choices: {OPTIMIZERS}.")
+  lr = make_schedule(config.schedule, config.learning_rate, total_steps,
+                     config.get("warmup_steps", 0))
+  wd = config.get("weight_decay", 0.0)
+  if wd < 0:
+    raise ValueError(f"weight_decay must be >= 0, got {wd}.")
+  if name == "adamw":
+    return optax.adamw(lr, weight_decay=wd)
+  if name == "adam":
+    base = optax.adam(lr)
+  else:
+    base = optax.sgd(lr, momentum=config.get("momentum", 0.9) or None,
+                     nesterov=config.get("nesterov", False))
+  # L2 weight decay coupled to the gradient, as torch.optim.SGD/Adam do it.
+  return optax.chain(optax.add_decayed_weights(wd), base) if wd else base
