@@ -2,5 +2,5 @@
 
 from jaxrobust.defenses._base import Defense
 from jaxrobust.defenses.pgd_at import PGDAT
-from jaxrobust.defenses.registry import DEFENSES, create
+from jaxrobust.defenses.registry import DEFENSES, create, from_config
 from jaxrobust.defenses.standard import Standard

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Mapping
 
 from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.standard import Standard
@@ -14,17 +14,40 @@ DEFENSES = {
 }
 
 
+def _fields(cls) -> tuple[str, ...]:
+  return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def create(name: str, **options: Any):
   """Builds a defense by name from its options (e.g. eps, steps for pgd_at)."""
   if name not in DEFENSES:
     raise ValueError(f"Unknown defense {name!r}; valid choices: {tuple(DEFENSES)}.")
-  cls = DEFENSES[name]
-  allowed = tuple(f.name for f in dataclasses.fields(cls))
+  allowed = _fields(DEFENSES[name])
   unknown = set(options) - set(allowed)
   if unknown:
     raise ValueError(f"Unknown option(s) {sorted(unknown)} for defense {name!r}; "
                      f"valid options: {allowed}.")
-  defense = cls(**options)
+  defense = DEFENSES[name](**options)
   if hasattr(defense, "attack"):
     defense.attack.validate()  # bad eps/step size fail now, not at the first step
   return defense
+
+
+def from_config(config: Mapping[str, Any]):
+  """Builds `config["name"]` from the config's other fields.
+
+  One config section serves every defense, so `--config.defense.name=standard`
+  works on a config written for pgd_at: fields that the chosen defense lacks
+  but another defense has are ignored; a field no defense has is an error.
+  """
+  options = {k: v for k, v in dict(config).items() if k != "name"}
+  name = config.get("name")
+  if name not in DEFENSES:
+    raise ValueError(f"Unknown defense {name!r}; valid choices: {tuple(DEFENSES)}.")
+  known = {f for cls in DEFENSES.values() for f in _fields(cls)}
+  unknown = set(options) - known
+  if unknown:
+    raise ValueError(f"Unknown defense option(s) {sorted(unknown)}; options of "
+                     f"{name!r}: {_fields(DEFENSES[name])}.")
+  used = {k: v for k, v in options.items() if k in _fields(DEFENSES[name])}
+  return create(name, **used)

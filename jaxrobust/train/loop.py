@@ -78,7 +78,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   test_ds = data.load(config.dataset, "test", data_dir)
   info = train_ds.info
   model = build_model(config, info)
-  defense = defenses.create(config.defense.name, **_options(config.defense))
+  defense = defenses.from_config(config.defense.to_dict())
   steps_per_epoch = data.num_batches(len(train_ds.labels), config.batch_size)
   if steps_per_epoch == 0:
     raise ValueError(f"config.batch_size={config.batch_size} exceeds the "

@@ -63,3 +63,14 @@ def test_registry_builds_by_name_and_rejects_bad_config():
     defenses.create("pgd_at", eps=-0.1)
   with pytest.raises(ValueError, match="steps"):
     defenses.create("pgd_at", steps=0)
+
+
+def test_from_config_ignores_options_of_other_defenses_but_not_typos():
+  config = {"name": "standard", "eps": 0.3, "steps": 10}  # a pgd_at config switched by flag
+  assert isinstance(defenses.from_config(config), defenses.Standard)
+  built = defenses.from_config({"name": "pgd_at", "eps": 0.2, "steps": 3})
+  assert built.eps == 0.2 and built.steps == 3
+  with pytest.raises(ValueError, match="Unknown defense option.*epsilon"):
+    defenses.from_config({"name": "pgd_at", "epsilon": 0.2})
+  with pytest.raises(ValueError, match="valid choices"):
+    defenses.from_config({"name": "trade"})
