@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax.projections as projections
 
-NORMS = ("linf", "l2")
+NORMS = ("linf", "l2", "l1")
 BOX = (0.0, 1.0)  # inputs live in pixel space (DESIGN.md)
 
 LogitsFn = Callable[[jax.Array], jax.Array]
@@ -41,6 +41,28 @@ def check_at_least(name: str, value: int, minimum: int) -> None:
     raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
+def check_static_fields(attack) -> None:
+  """Checks an attack's structural fields (those it has); for `__post_init__`.
+
+  Static fields are plain Python values even when jax rebuilds the object, so
+  they can be checked at construction.
+  """
+  from jaxrobust.losses import LOSSES
+  if hasattr(attack, "steps"):
+    check_at_least("steps", attack.steps, 1)
+  if hasattr(attack, "norm"):
+    check_choice("norm", attack.norm, getattr(attack, "NORMS", NORMS))
+  if hasattr(attack, "loss"):
+    check_choice("loss", attack.loss, LOSSES)
+
+
+def check_numeric_fields(attack, names=("eps", "step_size")) -> None:
+  """Checks an attack's numeric fields (those it has) when they are concrete."""
+  for name in names:
+    if hasattr(attack, name):
+      check_nonnegative(name, getattr(attack, name))
+
+
 def check_batch(x: jax.Array, y: jax.Array) -> None:
   """x float [batch, ...] inside the box, y integer [batch]; NaNs rejected when concrete."""
   if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -65,7 +87,7 @@ def _flat(x: jax.Array) -> jax.Array:
 
 def norm(delta: jax.Array, ord: str) -> jax.Array:
   """Per-example norm of delta [batch, ...] -> [batch]."""
-  check_choice("norm", ord, NORMS + ("l1",))
+  check_choice("norm", ord, NORMS)
   flat = _flat(delta)
   if ord == "linf":
     return jnp.max(jnp.abs(flat), axis=1)
@@ -78,10 +100,12 @@ def project(delta: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
   """Projects each example of delta [batch, ...] onto the `ord` ball of radius eps."""
   check_choice("norm", ord, NORMS)
   ball = {"linf": projections.projection_linf_ball,
-          "l2": projections.projection_l2_ball}[ord]
+          "l2": projections.projection_l2_ball,
+          "l1": projections.projection_l1_ball}[ord]
   eps = jnp.broadcast_to(jnp.asarray(eps, delta.dtype), delta.shape[:1])
   projected = jax.vmap(ball)(delta, eps)
   # optax's L2 projection computes 0/0 = NaN for delta = 0 at radius 0.
+  # Radius 0 also spares the L1 projection its sort.
   return jnp.where(_expand(eps > 0, delta), projected, jnp.zeros_like(delta))
 
 
@@ -90,33 +114,46 @@ def clip_to_box(x: jax.Array) -> jax.Array:
 
 
 def random_start(key: jax.Array, x: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
-  """A point drawn uniformly from the `ord` ball of radius eps around each x, in the box."""
+  """A point drawn uniformly from the `ord` ball of radius eps around each x, then clipped to the box."""
   check_choice("norm", ord, NORMS)
   eps = jnp.asarray(eps, x.dtype)
   if ord == "linf":
-    delta = jax.random.uniform(key, x.shape, x.dtype, -1.0, 1.0) * eps
-  else:
-    # Uniform in the L2 ball: a Gaussian direction and radius eps * u^(1/d).
-    dir_key, radius_key = jax.random.split(key)
-    direction = jax.random.normal(dir_key, x.shape, x.dtype)
-    direction = direction / _expand(norm(direction, "l2"), x)
-    d = np.prod(x.shape[1:])
-    radius = jax.random.uniform(radius_key, x.shape[:1], x.dtype) ** (1.0 / d)
-    delta = direction * _expand(radius, x) * eps
-  return clip_to_box(x + delta)
+    return clip_to_box(x + jax.random.uniform(key, x.shape, x.dtype, -1.0, 1.0) * eps)
+  # Uniform in a ball of dimension d: a direction uniform on the sphere (Gaussian
+  # for L2, Laplace for L1, each normalised) and radius eps * u^(1/d).
+  dir_key, radius_key = jax.random.split(key)
+  sample = jax.random.normal if ord == "l2" else jax.random.laplace
+  direction = sample(dir_key, x.shape, x.dtype)
+  direction = direction / _expand(jnp.maximum(norm(direction, ord), 1e-12), x)
+  d = np.prod(x.shape[1:])
+  radius = jax.random.uniform(radius_key, x.shape[:1], x.dtype) ** (1.0 / d)
+  return clip_to_box(x + direction * _expand(radius, x) * eps)
 
 
 def _expand(per_example: jax.Array, like: jax.Array) -> jax.Array:
   return per_example.reshape((-1,) + (1,) * (like.ndim - 1))
 
 
-def ascent_direction(grad: jax.Array, ord: str) -> jax.Array:
-  """The steepest-ascent unit step for a norm: sign for Linf, grad / ||grad||_2 for L2."""
+def ascent_direction(grad: jax.Array, ord: str, l1_sparsity: float = 0.95) -> jax.Array:
+  """The steepest-ascent step of unit `ord` norm, per example.
+
+  linf: sign(grad). l2: grad / ||grad||_2. l1: the sparse step of Tramer & Boneh
+  (2019): sign(grad) on the coordinates whose |grad| is at or above the
+  `l1_sparsity` quantile, scaled to unit L1 norm (a plain L1 steepest step moves
+  one coordinate and stalls).
+  """
   check_choice("norm", ord, NORMS)
   if ord == "linf":
     return jnp.sign(grad)
-  # The floor keeps a zero gradient a zero step instead of NaN.
-  return grad / _expand(jnp.maximum(norm(grad, "l2"), 1e-12), grad)
+  if ord == "l2":
+    # The floor keeps a zero gradient a zero step instead of NaN.
+    return grad / _expand(jnp.maximum(norm(grad, "l2"), 1e-12), grad)
+  magnitude = jnp.abs(_flat(grad))
+  threshold = jnp.quantile(magnitude, l1_sparsity, axis=1, keepdims=True)
+  chosen = (magnitude >= threshold) & (magnitude > 0)
+  step = jnp.sign(_flat(grad)) * chosen
+  step = step / jnp.maximum(jnp.sum(chosen, axis=1, keepdims=True), 1)
+  return step.reshape(grad.shape)
 
 
 def input_gradient(logits_fn: LogitsFn, loss_fn, x: jax.Array, y: jax.Array) -> jax.Array:

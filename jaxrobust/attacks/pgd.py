@@ -11,7 +11,7 @@ import jax
 from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.losses import get_loss, LOSSES
+from jaxrobust.losses import get_loss
 
 
 @struct.dataclass
@@ -25,7 +25,8 @@ class PGD:
     eps: radius of the ball (same units as the pixel space [0, 1]).
     step_size: ascent step per iteration.
     steps: number of iterations (static).
-    norm: "linf" or "l2" (static).
+    norm: "linf", "l2" or "l1" (static; l1 takes the sparse step of Tramer &
+      Boneh, 2019).
     loss: per-example loss name from `jaxrobust.losses` (static).
     random_start: start from a uniform point of the ball (static).
     targeted: if True, `y` are target labels and the loss is descended (static).
@@ -39,15 +40,11 @@ class PGD:
   targeted: bool = struct.field(pytree_node=False, default=False)
 
   def __post_init__(self):
-    # Static fields are real Python values even while jax rebuilds the object.
-    _core.check_at_least("steps", self.steps, 1)
-    _core.check_choice("norm", self.norm, _core.NORMS)
-    _core.check_choice("loss", self.loss, LOSSES)
+    _core.check_static_fields(self)
 
   def validate(self) -> "PGD":
     """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_nonnegative("eps", self.eps)
-    _core.check_nonnegative("step_size", self.step_size)
+    _core.check_numeric_fields(self)
     return self
 
   def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,

@@ -1,10 +1,14 @@
-"""Per-example classification losses: logits [batch, classes], labels [batch] -> [batch]."""
+"""Per-example classification losses: logits [batch, classes], labels [batch] -> [batch].
+
+Attacks ascend these (descend them when targeted, with `labels` the targets).
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
@@ -15,7 +19,52 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
-LOSSES: dict[str, LossFn] = {"ce": cross_entropy}
+def _true_and_best_other(logits: jax.Array, labels: jax.Array):
+  """(z_y [batch], max_{j != y} z_j [batch])."""
+  one_hot = jax.nn.one_hot(labels, logits.shape[-1], dtype=bool)
+  true = jnp.sum(jnp.where(one_hot, logits, 0.0), axis=-1)
+  other = jnp.max(jnp.where(one_hot, -jnp.inf, logits), axis=-1)
+  return true, other
+
+
+def cw_margin(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """max_{j != y} z_j - z_y: positive iff misclassified.
+
+  References: Carlini & Wagner, "Towards Evaluating the Robustness of Neural
+  Networks", S&P 2017 (their f_6, before clipping at -kappa).
+  """
+  true, other = _true_and_best_other(logits, labels)
+  return other - true
+
+
+def dlr(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """Difference of logits ratio, -(z_y - max_{j != y} z_j) / (z_pi1 - z_pi3).
+
+  Invariant to shifting and rescaling the logits, so it does not saturate like
+  cross-entropy on over-confident models. Needs at least 3 classes.
+
+  References: Croce & Hein, "Reliable evaluation of adversarial robustness with
+  an ensemble of diverse parameter-free attacks", ICML 2020.
+  """
+  if logits.shape[-1] < 3:
+    raise ValueError(f"dlr needs >= 3 classes, got {logits.shape[-1]}.")
+  top = jax.lax.top_k(logits, 3)[0]
+  true, other = _true_and_best_other(logits, labels)
+  return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
+
+
+def kl_divergence(reference_logits: jax.Array, logits: jax.Array) -> jax.Array:
+  """KL(softmax(reference) || softmax(logits)) per example, [batch].
+
+  With the clean prediction as reference this is the TRADES attack objective
+  (Zhang et al., ICML 2019).
+  """
+  log_p = jax.nn.log_softmax(reference_logits)
+  log_q = jax.nn.log_softmax(logits)
+  return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)
+
+
+LOSSES: dict[str, LossFn] = {"ce": cross_entropy, "dlr": dlr, "cw": cw_margin}
 
 
 def get_loss(name: str) -> LossFn:

@@ -29,7 +29,10 @@ class Checkpointer:
     self.fingerprint = fingerprint
     self._manager = ocp.CheckpointManager(
         os.path.join(os.path.abspath(workdir), "checkpoints"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+        # Synchronous: the train step donates the state's buffers right after a
+        # save, and on CPU a background writer could read donated memory.
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                             enable_async_checkpointing=False))
 
   def latest_epoch(self) -> int | None:
     return self._manager.latest_step()

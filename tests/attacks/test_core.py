@@ -28,12 +28,13 @@ def test_l2_projection_is_the_nearest_point():
 @pytest.mark.parametrize("ord", _core.NORMS)
 def test_random_start_is_inside_ball_and_box_and_fills_the_ball(ord):
   x = jnp.full((2000, 4, 4, 1), 0.5)
-  eps = 0.3 if ord == "linf" else 0.5  # small enough that box clipping is rare
+  eps = {"linf": 0.3, "l2": 0.5, "l1": 1.0}[ord]  # small enough that box clipping is rare
   start = _core.random_start(jax.random.key(0), x, eps, ord)
   radii = np.asarray(_core.norm(start - x, ord))
   assert radii.max() <= eps + 1e-6 and float(start.min()) >= 0 and float(start.max()) <= 1
-  if ord == "l2":
-    # Uniform in a 16-dim ball: P(r <= eps * t) = t^16, so the median radius is eps * 0.5^(1/16).
+  if ord != "linf":
+    # Uniform in a 16-dim ball of any norm: P(r <= eps * t) = t^16, so the median
+    # radius is eps * 0.5^(1/16).
     assert np.median(radii) == pytest.approx(eps * 0.5 ** (1 / 16), rel=0.02)
   else:
     assert np.abs(np.asarray(start - x)).mean() == pytest.approx(eps / 2, rel=0.05)
@@ -53,3 +54,12 @@ def test_input_gradient_is_per_example():
   x = jnp.ones((3, 2))
   y = jnp.array([0, 1, 0])
   np.testing.assert_allclose(_core.input_gradient(logits_fn, loss, x, y), w.T[y])
+
+
+def test_l1_sparse_step_has_unit_l1_norm_on_the_largest_coordinates():
+  g = jnp.arange(1.0, 21.0).reshape(1, 20) * jnp.array([1.0, -1.0] * 10)
+  step = _core.ascent_direction(g, "l1", l1_sparsity=0.9)
+  np.testing.assert_allclose(_core.norm(step, "l1"), [1.0], rtol=1e-6)
+  nonzero = np.flatnonzero(np.asarray(step[0]))
+  assert set(nonzero.tolist()) == {18, 19}  # the two largest |g|
+  np.testing.assert_array_equal(np.sign(step[0, nonzero]), np.sign(g[0, nonzero]))

@@ -103,3 +103,26 @@ def test_bad_model_optimizer_and_defense_names_raise(tmp_path):
     config[section].name = "nonexistent"
     with pytest.raises(ValueError, match=match):
       train.fit(config, str(tmp_path / section))
+
+
+def test_more_epochs_trace_nothing_new(tmp_path):
+  """The train and eval steps compile once per run, not once per epoch or batch."""
+  traces = []
+
+  def listener(name, *_, **__):
+    if name.endswith("jaxpr_trace_duration"):
+      traces.append(name)
+
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  counts = {}
+  try:
+    for run, epochs in enumerate((1, 1, 3)):  # the first run warms process-wide caches
+      config = _config()
+      config.epochs = epochs
+      config.model.hidden = 24 + run  # a new model: nothing reused from the other runs
+      traces.clear()
+      train.fit(config, str(tmp_path / str(run)))
+      counts[epochs] = len(traces)
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
+  assert counts[1] > 0 and counts[3] == counts[1], counts
