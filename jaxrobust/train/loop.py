@@ -67,7 +67,9 @@ def fingerprint(config: ml_collections.ConfigDict, info: data.DatasetInfo) -> di
   """What must match for a checkpoint to be resumable (JSON-normalised)."""
   return json.loads(json.dumps({
       "dataset": info.name, "input_shape": info.input_shape,
-      "num_classes": info.num_classes, "model": config.model.to_dict()}))
+      "num_classes": info.num_classes, "model": config.model.to_dict(),
+      # The optimizer's state is part of the checkpoint: another optimizer cannot resume it.
+      "optimizer": config.optimizer.name}))
 
 
 def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:

@@ -94,3 +94,15 @@ def test_bad_flags_fail_with_the_valid_choices(tmp_path):
   assert "Unknown model 'vgg'" in result.stderr and "small_cnn" in result.stderr
   result = _run(tmp_path / "bad2", "--config.defense.eps=-0.5", check=False)
   assert result.returncode != 0 and "eps must be" in result.stderr
+
+
+def test_an_unprepared_tfds_dataset_fails_fast_with_how_to_prepare_it(tmp_path):
+  tic = time.time()
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.train",
+       "--config=experiments/configs/cifar10_pgd_at.py", f"--workdir={tmp_path / 'run'}",
+       f"--config.data_dir={tmp_path / 'empty'}"],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode != 0
+  assert "not prepared" in result.stderr and "download_and_prepare" in result.stderr
+  assert time.time() - tic < 60  # interpreter start and imports; no training, no download
