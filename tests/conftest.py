@@ -14,7 +14,7 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 @pytest.fixture(scope="session")
 def mnist_model(tmp_path_factory):
-  """A small CNN trained (standard, 2 epochs, ~10 s) on mnist5k.
+  """A small CNN trained (standard, 3 epochs, ~15 s) on mnist5k: 96.4% clean.
 
   Returns (logits_fn, test images float [500, 28, 28, 1], test labels [500],
   clean accuracy on them).
@@ -23,8 +23,10 @@ def mnist_model(tmp_path_factory):
   from jaxrobust import data, models, train
   config = tiny.get_config()
   config.defense = {"name": "standard"}
-  config.model = {"name": "small_cnn"}  # default width: ~97% after 2 epochs
-  config.epochs = 2
+  config.model = {"name": "small_cnn"}  # the default width
+  config.epochs = 3
+  config.batch_size = 50
+  config.optimizer.learning_rate = 3e-3
   result = train.fit(config, str(tmp_path_factory.mktemp("mnist_model")))
   logits_fn = models.as_logits_fn(result.model, train.variables(result.state))
   x = data.to_float(result.test.images[:500])

@@ -1,7 +1,23 @@
 """Attacks: pure functions `attack(logits_fn, x, y, *, key) -> x_adv` on one shared core."""
 
 from jaxrobust.attacks._core import norm as perturbation_norm
+from jaxrobust.attacks.bim import BIM
+from jaxrobust.attacks.cw import CW
+from jaxrobust.attacks.deepfool import DeepFool
+from jaxrobust.attacks.difgsm import DIFGSM
+from jaxrobust.attacks.ead import EAD
+from jaxrobust.attacks.eot import EOTPGD, eot_gradient
+from jaxrobust.attacks.fgsm import FFGSM, FGSM, RFGSM
+from jaxrobust.attacks.jitter import Jitter, jitter_loss
+from jaxrobust.attacks.mifgsm import MIFGSM
+from jaxrobust.attacks.nifgsm import NIFGSM, SINIFGSM
+from jaxrobust.attacks.noise_injected import NoiseInjected
 from jaxrobust.attacks.pgd import PGD
+from jaxrobust.attacks.pifgsm import PIFGSM
 from jaxrobust.attacks.restarts import Restarts
 from jaxrobust.attacks.sweep import robust_accuracy_curve, stack_eps, sweep
 from jaxrobust.attacks.targets import least_likely_targets, random_targets
+from jaxrobust.attacks.tifgsm import TIFGSM
+from jaxrobust.attacks.tpgd import TPGD
+from jaxrobust.attacks.upgd import UPGD
+from jaxrobust.attacks.vmifgsm import VMIFGSM, VNIFGSM

@@ -113,6 +113,15 @@ def clip_to_box(x: jax.Array) -> jax.Array:
   return jnp.clip(x, *BOX)
 
 
+def to_ball_and_box(x: jax.Array, x_adv: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
+  """x_adv pulled into the `ord` ball of radius eps around x, then into the box.
+
+  Projecting first and clipping second keeps both constraints: clipping to the
+  box only moves a coordinate toward x's own (in-box) value.
+  """
+  return clip_to_box(x + project(x_adv - x, eps, ord))
+
+
 def random_start(key: jax.Array, x: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
   """A point drawn uniformly from the `ord` ball of radius eps around each x, then clipped to the box."""
   check_choice("norm", ord, NORMS)

@@ -67,8 +67,7 @@ class PGD:
     def step(_, x_adv):
       grad = sign * _core.input_gradient(logits_fn, loss_fn, x_adv, y)
       x_adv = x_adv + self.step_size * _core.ascent_direction(grad, self.norm)
-      delta = _core.project(x_adv - x, self.eps, self.norm)
-      return _core.clip_to_box(x + delta)
+      return _core.to_ball_and_box(x, x_adv, self.eps, self.norm)
 
     x_adv = (_core.random_start(key, x, self.eps, self.norm)
              if self.random_start else x)

@@ -1,0 +1,107 @@
+"""DeepFool: repeated minimal L2 steps to the closest linearised decision boundary.
+
+References:
+  Moosavi-Dezfooli, Fawzi & Frossard, "DeepFool: a simple and accurate method
+  to fool deep neural networks", CVPR 2016.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrobust.attacks import _core
+
+
+@struct.dataclass
+class DeepFool:
+  """x_{i+1} = clip(x_i + (1 + overshoot) * |f'_l| / ||w'_l||^2 * w'_l), with
+  f'_k = z_k - z_y, w'_k = grad f'_k and l = argmin_{k != y} |f'_k| / ||w'_k||_2;
+  an example stops once misclassified. Untargeted only.
+
+  The order of operations is torchattacks' DeepFool, so the two agree on the same
+  model: the overshoot scales every step, each step is clipped to [0, 1], and
+  the test for "misclassified" (against the label y) comes before each step. The
+  paper instead applies (1 + overshoot) once to the summed, unclipped steps.
+
+  Attributes:
+    steps: maximum number of steps (static); the loop ends earlier once every
+      example is misclassified.
+    overshoot: relative length added to each step, to cross the boundary.
+    num_classes: if set, only the top `num_classes` classes of the clean logits
+      are candidates (static; the paper's code uses 10 on ImageNet); None: all.
+  """
+  steps: int = struct.field(pytree_node=False, default=50)
+  overshoot: float = 0.02
+  num_classes: int | None = struct.field(pytree_node=False, default=None)
+
+  def __post_init__(self):
+    _core.check_static_fields(self)
+    if self.num_classes is not None:
+      _core.check_at_least("num_classes", self.num_classes, 2)
+
+  def validate(self) -> "DeepFool":
+    """Checks the numeric hyperparameters when they are concrete; returns self."""
+    _core.check_numeric_fields(self, names=("overshoot",))
+    return self
+
+  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
+               key: jax.Array | None = None) -> jax.Array:
+    """Returns x_adv [batch, ...] in [0, 1].
+
+    Args:
+      logits_fn: inputs [batch, ...] -> logits [batch, classes].
+      x: clean inputs [batch, ...] in [0, 1].
+      y: true labels [batch].
+      key: unused (the attack is deterministic).
+    """
+    del key
+    self.validate()
+    _core.check_batch(x, y)
+    batch = x.shape[0]
+    logits = logits_fn(x)
+    n = logits.shape[-1]
+    if self.num_classes is None or self.num_classes >= n:
+      candidates = jnp.broadcast_to(jnp.arange(n), (batch, n))
+    else:
+      # Fixed once from the clean logits; y is among them whenever x is
+      # classified correctly, the only case that takes a step.
+      candidates = jax.lax.top_k(logits, self.num_classes)[1]
+    expand = lambda v: v.reshape((-1,) + (1,) * (x.ndim - 1))
+
+    def candidate_logits(z):
+      full = logits_fn(z)
+      return jnp.take_along_axis(full, candidates, axis=1), full
+
+    def step(carry):
+      i, x_adv, active = carry
+      z, vjp, full = jax.vjp(candidate_logits, x_adv, has_aux=True)
+      # Examples don't interact, so one backward pass per candidate column
+      # gives every example's gradient of that class: [classes, batch, ...].
+      cotangents = jnp.eye(z.shape[1], dtype=z.dtype)[:, None, :].repeat(batch, axis=1)
+      jac = jax.vmap(vjp)(cotangents)[0]
+      is_y = candidates == y[:, None]
+      z_y = jnp.sum(jnp.where(is_y, z, 0), axis=1)
+      w_y = jnp.einsum("kb...,bk->b...", jac, is_y.astype(jac.dtype))
+      f = z - z_y[:, None]  # [batch, classes]
+      w = jnp.moveaxis(jac, 0, 1) - w_y[:, None]  # [batch, classes, ...]
+      w_norm = jnp.sqrt(jnp.sum(w.reshape(batch, w.shape[1], -1) ** 2, axis=2))
+      # The label (and any class with a zero gradient difference) is never the closest.
+      distance = jnp.where(is_y | (w_norm == 0), jnp.inf,
+                           jnp.abs(f) / jnp.where(w_norm == 0, 1.0, w_norm))
+      closest = jnp.argmin(distance, axis=1)
+      pick = lambda a: jnp.take_along_axis(a, closest.reshape((-1, 1) + (1,) * (a.ndim - 2)),
+                                           axis=1)[:, 0]
+      w_l = pick(w)
+      r = expand(jnp.abs(pick(f)) / jnp.maximum(pick(w_norm) ** 2, 1e-30)) * w_l
+      x_next = _core.clip_to_box(x_adv + (1 + self.overshoot) * r)
+      active = active & (jnp.argmax(full, axis=1) == y)
+      return i + 1, jnp.where(expand(active), x_next, x_adv), active
+
+    def not_done(carry):
+      i, _, active = carry
+      return (i < self.steps) & jnp.any(active)
+
+    init = (jnp.asarray(0), x, jnp.ones(batch, bool))
+    return jax.lax.while_loop(not_done, step, init)[1]

@@ -1,0 +1,91 @@
+"""PGD with Expectation over Transformation, for randomized models.
+
+References:
+  Athalye et al., "Synthesizing Robust Adversarial Examples", ICML 2018;
+  Athalye, Carlini & Wagner, "Obfuscated Gradients Give a False Sense of
+  Security", ICML 2018.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrobust.attacks import _core
+from jaxrobust.losses import cross_entropy
+
+RandomizedLogitsFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def eot_gradient(logits_fn: RandomizedLogitsFn, loss_fn, x: jax.Array, y: jax.Array,
+                 key: jax.Array, samples: int) -> jax.Array:
+  """Mean over `samples` keys of d sum_i loss(logits_fn(x, k)_i, y_i) / dx, [batch, ...].
+
+  The samples run side by side (vmap over keys split from `key`), so memory
+  grows linearly with `samples`.
+  """
+  def one(k):
+    return _core.input_gradient(lambda z: logits_fn(z, k), loss_fn, x, y)
+  return jnp.mean(jax.vmap(one)(jax.random.split(key, samples)), axis=0)
+
+
+@struct.dataclass
+class EOTPGD:
+  """Linf PGD on a randomized model whose gradient is averaged over eot_iter draws.
+
+  The model is `logits_fn(x, key)`; step t draws its eot_iter keys from
+  fold_in(key, t), so the attack is a pure function of `key`.
+
+  Attributes:
+    eps: radius of the Linf ball.
+    step_size: the sign step per iteration.
+    steps: number of iterations (static).
+    eot_iter: gradient samples per step (static).
+    random_start: start from a uniform point of the ball (static).
+    targeted: if True, `y` are target labels and the loss is descended (static).
+  """
+  eps: float = 8 / 255
+  step_size: float = 2 / 255
+  steps: int = struct.field(pytree_node=False, default=10)
+  eot_iter: int = struct.field(pytree_node=False, default=2)
+  random_start: bool = struct.field(pytree_node=False, default=True)
+  targeted: bool = struct.field(pytree_node=False, default=False)
+
+  def __post_init__(self):
+    _core.check_static_fields(self)
+    _core.check_at_least("eot_iter", self.eot_iter, 1)
+
+  def validate(self) -> "EOTPGD":
+    """Checks the numeric hyperparameters when they are concrete; returns self."""
+    _core.check_numeric_fields(self, names=("eps", "step_size"))
+    return self
+
+  def __call__(self, logits_fn: RandomizedLogitsFn, x: jax.Array, y: jax.Array, *,
+               key: jax.Array | None = None) -> jax.Array:
+    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...].
+
+    Args:
+      logits_fn: (inputs [batch, ...], key) -> logits [batch, classes].
+      x: clean inputs [batch, ...] in [0, 1].
+      y: labels [batch] (targets if `targeted`).
+      key: PRNG key (always needed: the model's noise comes from it).
+    """
+    self.validate()
+    _core.check_batch(x, y)
+    if key is None:
+      raise ValueError("EOTPGD samples the model's randomness and needs a PRNG `key`.")
+    start_key, noise_key = jax.random.split(key)
+    sign = -1.0 if self.targeted else 1.0
+
+    def step(t, x_adv):
+      grad = sign * eot_gradient(logits_fn, cross_entropy, x_adv, y,
+                                 jax.random.fold_in(noise_key, t), self.eot_iter)
+      x_adv = x_adv + self.step_size * _core.ascent_direction(grad, "linf")
+      return _core.to_ball_and_box(x, x_adv, self.eps, "linf")
+
+    x_adv = (_core.random_start(start_key, x, self.eps, "linf")
+             if self.random_start else x)
+    return jax.lax.fori_loop(0, self.steps, step, x_adv)

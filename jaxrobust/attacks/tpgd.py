@@ -1,0 +1,62 @@
+"""TRADES' inner attack: sign ascent on KL(clean prediction || adversarial prediction).
+
+References:
+  Zhang et al., "Theoretically Principled Trade-off between Robustness and
+  Accuracy", ICML 2019.
+"""
+
+from __future__ import annotations
+
+import jax
+from flax import struct
+
+from jaxrobust.attacks import _core
+from jaxrobust.losses import kl_divergence
+
+
+def _kl_to_reference(logits: jax.Array, reference_logits: jax.Array) -> jax.Array:
+  return kl_divergence(reference_logits, logits)
+
+
+@struct.dataclass
+class TPGD:
+  """PGD (Linf) on KL(softmax(f(x)) || softmax(f(x_adv))), from x + 0.001 N(0, I).
+
+  Untargeted only, and label-free: `y` is validated but unused, since the
+  clean prediction (held fixed) takes the place of the label.
+
+  Attributes:
+    eps: radius of the Linf ball.
+    step_size: the sign step per iteration.
+    steps: number of iterations (static).
+  """
+  eps: float = 8 / 255
+  step_size: float = 2 / 255
+  steps: int = struct.field(pytree_node=False, default=10)
+
+  def __post_init__(self):
+    _core.check_static_fields(self)
+
+  def validate(self) -> "TPGD":
+    """Checks the numeric hyperparameters when they are concrete; returns self."""
+    _core.check_numeric_fields(self, names=("eps", "step_size"))
+    return self
+
+  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
+               key: jax.Array | None = None) -> jax.Array:
+    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; needs `key`."""
+    self.validate()
+    _core.check_batch(x, y)
+    if key is None:
+      raise ValueError("TPGD starts from x + 0.001 N(0, I) and needs a PRNG `key`.")
+    reference = jax.lax.stop_gradient(logits_fn(x))
+    # At x itself the KL and its gradient vanish; the small Gaussian start
+    # (TRADES' 0.001) gives the first step a direction. Steps project it away.
+    start = _core.clip_to_box(x + 0.001 * jax.random.normal(key, x.shape, x.dtype))
+
+    def step(_, x_adv):
+      grad = _core.input_gradient(logits_fn, _kl_to_reference, x_adv, reference)
+      x_adv = x_adv + self.step_size * _core.ascent_direction(grad, "linf")
+      return _core.to_ball_and_box(x, x_adv, self.eps, "linf")
+
+    return jax.lax.fori_loop(0, self.steps, step, start)

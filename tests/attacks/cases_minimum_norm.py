@@ -1,0 +1,21 @@
+"""Conformance cases of the minimum-norm attacks (no radius: norm=None)."""
+
+from jaxrobust.attacks.cw import CW
+from jaxrobust.attacks.deepfool import DeepFool
+from jaxrobust.attacks.ead import EAD
+from tests.attacks.cases import Case
+
+_BAD = (("c", -1.0), ("kappa", -0.5), ("learning_rate", 0.0), ("learning_rate", -0.1))
+
+CASES = {
+    # lr 0.2 rather than the default 0.01: 30 Adam steps in tanh space must move
+    # the MNIST pixels sitting at 0 (w = -7.25) enough to break ~all examples.
+    "cw_l2": Case(CW(c=10.0, steps=30, learning_rate=0.2), norm=None, bad_fields=_BAD),
+    "ead": Case(EAD(c=1.0, steps=10, binary_search_steps=2), norm=None,
+                bad_fields=_BAD + (("beta", -1e-3), ("decision_rule", "L2"))),
+    # torchattacks' order (overshoot and clip at every step) creeps towards the
+    # boundary when clipping eats part of each step, as it does on MNIST's black
+    # background: a larger overshoot crosses within 10 steps (0.02 needs ~50).
+    "deepfool": Case(DeepFool(steps=10, overshoot=0.3, num_classes=3), norm=None,
+                     targeted=False, bad_fields=(("overshoot", -0.1), ("num_classes", 1))),
+}
