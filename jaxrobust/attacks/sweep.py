@@ -6,6 +6,7 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def stack_eps(attack, eps: Sequence[float], scale_step: bool = True):
@@ -14,14 +15,16 @@ def stack_eps(attack, eps: Sequence[float], scale_step: bool = True):
   With `scale_step`, each copy's step_size keeps the ratio step_size / eps of
   `attack` (a step tuned for one radius overshoots smaller ones).
   """
+  if not isinstance(eps, jax.core.Tracer):  # traced radii are the caller's to check
+    values = np.asarray(eps, np.float32)
+    if values.ndim != 1 or values.shape[0] < 1:
+      raise ValueError(f"eps must be a non-empty 1-D sequence, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+      raise ValueError(f"every eps must be finite and >= 0, got {values}.")
   eps = jnp.asarray(eps, jnp.float32)
-  if eps.ndim != 1 or eps.shape[0] < 1:
-    raise ValueError(f"eps must be a non-empty 1-D sequence, got shape {eps.shape}.")
-  if not jnp.all(jnp.isfinite(eps)) or jnp.any(eps < 0):
-    raise ValueError(f"every eps must be finite and >= 0, got {eps}.")
   inner = getattr(attack, "attack", attack)  # Restarts wraps the attack
   copies = []
-  for e in eps:
+  for e in eps:  # K static: the length of eps
     changes = {"eps": e}
     if scale_step and hasattr(inner, "step_size"):
       ratio = jnp.where(inner.eps > 0, inner.step_size / jnp.maximum(inner.eps, 1e-12), 0.0)

@@ -52,3 +52,12 @@ def test_target_helpers():
   assert set(np.asarray(targets).tolist()) == set(range(10))
   logits = jnp.array([[0.0, -3.0, 1.0], [2.0, 1.0, 5.0]])
   np.testing.assert_array_equal(attacks.least_likely_targets(logits), [1, 1])
+
+
+def test_sweep_compiles_as_one_program_under_jit(mnist_model):
+  logits_fn, x, y, _ = mnist_model
+  pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
+  run = jax.jit(lambda x, y, key: attacks.sweep(pgd, logits_fn, x, y, eps=[0.05, 0.1], key=key))
+  swept = run(x[:8], y[:8], jax.random.key(0))
+  np.testing.assert_allclose(swept, attacks.sweep(pgd, logits_fn, x[:8], y[:8], eps=[0.05, 0.1],
+                                                  key=jax.random.key(0)), atol=1e-5)
