@@ -11,7 +11,7 @@ INSTALL = ("pip install -r requirements-peers.txt && "
 def require_peers():
   """Imports torch and torchattacks, or skips the calling module when they are absent.
 
-  Under CI (env CI set) the peers are installed by .ci/run, so their absence is
+  Under CI (env CI set) the peers are installed by scripts/test, so their absence is
   an error, never a silent skip.
   """
   try:
