@@ -13,11 +13,26 @@ from jaxrobust import attacks, eval as jr_eval, train
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
 
 
+# config.eval.attacks names -> (report name, attack) from the eval section.
+EVAL_ATTACKS = {
+    "pgd": lambda e: (f"pgd{e.steps}", attacks.PGD(eps=e.eps, step_size=e.step_size,
+                                                   steps=e.steps)),
+    "fgsm": lambda e: ("fgsm", attacks.FGSM(eps=e.eps)),
+}
+
+
 def eval_attacks(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The attacks of the final report, named like "pgd20"."""
+  """The attacks of the final report (config.eval.attacks, default ("pgd",)),
+  named like "pgd20"."""
   e = config.eval
-  return {f"pgd{e.steps}": attacks.PGD(eps=e.eps, step_size=e.step_size,
-                                       steps=e.steps).validate()}
+  suite = {}
+  for name in e.get("attacks", ("pgd",)):
+    if name not in EVAL_ATTACKS:
+      raise ValueError(f"Unknown config.eval.attacks entry {name!r}; valid choices: "
+                       f"{tuple(EVAL_ATTACKS)}.")
+    label, attack = EVAL_ATTACKS[name](e)
+    suite[label] = attack.validate()
+  return suite
 
 
 def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
@@ -32,7 +47,10 @@ def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[st
       result.test.labels, suite, key=jax.random.fold_in(result.key, _REPORT_KEY),
       batch_size=config.eval_batch_size, progress=config.progress)
   last = result.history[-1]
+  if result.catastrophic_overfitting is not None:
+    print(f"catastrophic overfitting at epoch {result.catastrophic_overfitting}")
   report.update({
+      "catastrophic_overfitting_epoch": result.catastrophic_overfitting,
       "dataset": config.dataset, "model": config.model.to_dict(),
       "defense": config.defense.to_dict(), "eval": config.eval.to_dict(),
       "epochs": config.epochs, "seed": config.seed,

@@ -39,3 +39,18 @@ def test_kl_divergence_is_zero_on_itself_and_matches_definition():
 def test_unknown_loss_lists_choices():
   with pytest.raises(ValueError, match="valid choices.*dlr"):
     losses.get_loss("hinge")
+
+
+def test_dlr_targeted_by_hand_and_invariant_to_shift_and_scale():
+  from jaxrobust.losses.classification import dlr_targeted
+  target = jnp.array([2, 3])
+  # Sorted rows: [3, 1, 0, -1] and [5, 2, 1, 0]. Row 0: -(3 - 0) / (3 - (0 - 1) / 2);
+  # row 1: -(2 - 1) / (5 - (1 + 0) / 2).
+  expected = [-3 / 3.5, -1 / 4.5]
+  np.testing.assert_allclose(dlr_targeted(LOGITS, LABELS, target), expected, rtol=1e-6)
+  np.testing.assert_allclose(dlr_targeted(3.0 * LOGITS + 4.0, LABELS, target), expected,
+                             rtol=1e-5)
+  # Positive exactly when the target logit is above the true one.
+  assert float(dlr_targeted(LOGITS, LABELS, jnp.array([1, 2]))[1]) > 0
+  with pytest.raises(ValueError, match="4 classes"):
+    dlr_targeted(LOGITS[:, :3], LABELS, target)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 
 def stack_eps(attack, eps: Sequence[float], scale_step: bool = True):
@@ -51,3 +52,22 @@ def robust_accuracy_curve(attack, logits_fn, x: jax.Array, y: jax.Array, *,
   """Accuracy [K] of logits_fn on attack(x) at each radius in eps."""
   x_adv = sweep(attack, logits_fn, x, y, eps=eps, key=key)
   return jax.vmap(lambda z: jnp.mean(logits_fn(z).argmax(-1) == y))(x_adv)
+
+
+@struct.dataclass
+class Sweep:
+  """`sweep` as an attack object: attack(logits_fn, x, y, key) -> [K, batch, ...].
+
+  Lets evaluators compute a whole robustness curve in one compiled call per
+  batch (each radius keeps `attack`'s step_size / eps ratio).
+
+  Attributes:
+    attack: the attack swept over radii (its own eps is replaced).
+    eps: radii [K] (a pytree leaf: the curve's radii can be traced).
+  """
+  attack: Any
+  eps: Any
+
+  def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
+               key: jax.Array | None = None) -> jax.Array:
+    return sweep(self.attack, logits_fn, x, y, eps=self.eps, key=key)

@@ -5,3 +5,5 @@ from jaxrobust.data.batching import (epoch_batches, epoch_permutation,
                                      num_batches, sequential_batches, to_float)
 from jaxrobust.data.datasets import (Dataset, DatasetInfo, dataset_names,
                                      load)
+from jaxrobust.data.timeseries import (SERIES, ForecastData, forecasting_split, load_series,
+                                       sliding_windows)

@@ -1,6 +1,14 @@
 """Training objectives: each returns per-example losses for a batch."""
 
 from jaxrobust.defenses._base import Defense
+from jaxrobust.defenses.absum import absum_penalty, absum_prox
+from jaxrobust.defenses.awp import AWP
+from jaxrobust.defenses.bat import BAT
+from jaxrobust.defenses.fast_at import FastAT
+from jaxrobust.defenses.gradalign import GradAlign
+from jaxrobust.defenses.logit_squeeze import LogitSqueeze
+from jaxrobust.defenses.mart import MART
 from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.registry import DEFENSES, create, from_config
 from jaxrobust.defenses.standard import Standard
+from jaxrobust.defenses.trades import TRADES

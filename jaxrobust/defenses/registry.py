@@ -5,12 +5,26 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from jaxrobust.defenses.awp import AWP
+from jaxrobust.defenses.bat import BAT
+from jaxrobust.defenses.fast_at import FastAT
+from jaxrobust.defenses.gradalign import GradAlign
+from jaxrobust.defenses.logit_squeeze import LogitSqueeze
+from jaxrobust.defenses.mart import MART
 from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.standard import Standard
+from jaxrobust.defenses.trades import TRADES
 
 DEFENSES = {
     "standard": Standard,
     "pgd_at": PGDAT,
+    "trades": TRADES,
+    "mart": MART,
+    "bat": BAT,
+    "fast_at": FastAT,
+    "gradalign": GradAlign,
+    "awp": AWP,
+    "logit_squeeze": LogitSqueeze,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import jax
 import numpy as np
@@ -15,11 +15,14 @@ ApplyFn = Callable[[Any, jax.Array], jax.Array]  # (variables, x) -> logits
 
 
 def _correct(apply_fn: ApplyFn, attack, variables, images, labels, key):
-  """Per-example correctness [b] at x, or at attack(x)."""
+  """Per-example correctness [b] at x or at attack(x); [K, b] for an attack
+  that returns K adversarial batches (e.g. `attacks.Sweep`, a curve over eps)."""
   logits_fn = lambda z: apply_fn(variables, z)  # the attack sees only this
   x = to_float(images)
   if attack is not None:
     x = attack(logits_fn, x, labels, key=key)
+  if x.ndim == images.ndim + 1:
+    return jax.vmap(lambda z: logits_fn(z).argmax(-1) == labels)(x)
   return logits_fn(x).argmax(-1) == labels
 
 
@@ -35,19 +38,29 @@ class Evaluator:
       `functools.partial(model.apply, train=False)`.
     attacks: name -> attack object, or None for clean accuracy.
     batch_size: examples per compiled step.
+    stacked: `variables` hold several models of one architecture stacked
+      along a leading axis (see `stack_variables`); they are evaluated together
+      by vmap over the parameters, and every result gains a leading model axis.
   """
 
   def __init__(self, apply_fn: ApplyFn, attacks: Mapping[str, Any],
-               batch_size: int = 500):
+               batch_size: int = 500, stacked: bool = False):
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     self.batch_size = batch_size
-    self._steps = {name: jax.jit(functools.partial(_correct, apply_fn, attack))
-                   for name, attack in attacks.items()}
+    self.stacked = stacked
+    self._steps = {}
+    for name, attack in attacks.items():
+      step = functools.partial(_correct, apply_fn, attack)
+      if stacked:
+        step = jax.vmap(step, in_axes=(0, None, None, None))
+      self._steps[name] = jax.jit(step)
 
   def correct(self, variables, images: np.ndarray, labels: np.ndarray, *,
               key: jax.Array, progress: bool = False) -> dict[str, np.ndarray]:
-    """Per-example correctness, name -> bool [n], over images uint8 [n, h, w, c].
+    """Per-example correctness, name -> bool [n] ([models, n] if stacked).
+
+    images: uint8 [n, h, w, c]; labels: int [n].
 
     Every batch gets its own key, fold_in(key, batch index): results do not
     depend on how many attacks are evaluated.
@@ -64,11 +77,24 @@ class Evaluator:
         y = np.concatenate([y, np.zeros((pad,), y.dtype)])
       batch_key = jax.random.fold_in(key, i)
       for name, step in self._steps.items():
-        out[name].append(np.asarray(step(variables, x, y, batch_key))[:n])
-    return {name: np.concatenate(v) for name, v in out.items()}
+        out[name].append(np.asarray(step(variables, x, y, batch_key))[..., :n])
+    return {name: np.concatenate(v, axis=-1) for name, v in out.items()}
 
   def __call__(self, variables, images: np.ndarray, labels: np.ndarray, *,
                key: jax.Array, progress: bool = False) -> dict[str, float]:
-    """Accuracy per attack name (see `correct`)."""
+    """Accuracy per attack name (a list over models if stacked; see `correct`)."""
     correct = self.correct(variables, images, labels, key=key, progress=progress)
-    return {name: float(c.mean()) for name, c in correct.items()}
+    return {name: c.mean(-1).tolist() if self.stacked else float(c.mean())
+            for name, c in correct.items()}
+
+
+def stack_variables(variables: Sequence[Any]) -> Any:
+  """Stacks the variables of models of one architecture along a new leading axis."""
+  if not variables:
+    raise ValueError("stack_variables needs at least one set of variables.")
+  shapes = [jax.tree.map(np.shape, v) for v in variables]
+  for i, s in enumerate(shapes[1:], 1):
+    if s != shapes[0]:
+      raise ValueError(f"model {i} has a different architecture (parameter shapes) "
+                       "than model 0: only models of one architecture stack.")
+  return jax.tree.map(lambda *leaves: np.stack(leaves), *variables)

@@ -28,3 +28,17 @@ def plot_training_curves(history: Sequence[dict[str, Any]], path: str,
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
+
+
+def plot_robustness_curves(curves: dict[str, dict[str, Any]], path: str,
+                           title: str = "") -> None:
+  """Accuracy vs eps, one line per model: name -> {"eps": [...], "accuracy": [...]}."""
+  fig, ax = plt.subplots(figsize=(5, 3.5))
+  for name, curve in curves.items():
+    ax.plot(curve["eps"], [100 * a for a in curve["accuracy"]], marker="o", label=name)
+  ax.set(xlabel="eps", ylabel="robust accuracy (%)", ylim=(0, 100), title=title)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)

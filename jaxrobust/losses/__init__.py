@@ -1,4 +1,4 @@
 """Per-example losses ([batch] out; the caller reduces)."""
 
 from jaxrobust.losses.classification import (LOSSES, cross_entropy, cw_margin, dlr,
-                                             get_loss, kl_divergence)
+                                             dlr_targeted, get_loss, kl_divergence)

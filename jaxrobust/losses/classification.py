@@ -53,6 +53,28 @@ def dlr(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
 
 
+def dlr_targeted(logits: jax.Array, labels: jax.Array, target: jax.Array) -> jax.Array:
+  """Targeted DLR, -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2), [batch].
+
+  Ascending it pushes the target logit z_t above the true one z_y; like `dlr`
+  it is invariant to shifting and rescaling the logits. Needs >= 4 classes.
+
+  Args:
+    logits: [batch, classes].
+    labels: true labels [batch].
+    target: target labels [batch].
+
+  References: Croce & Hein, "Reliable evaluation of adversarial robustness with
+  an ensemble of diverse parameter-free attacks", ICML 2020 (Sec. 4, APGD-T).
+  """
+  if logits.shape[-1] < 4:
+    raise ValueError(f"dlr_targeted needs >= 4 classes, got {logits.shape[-1]}.")
+  top = jax.lax.top_k(logits, 4)[0]
+  true = jnp.take_along_axis(logits, labels[:, None], axis=-1)[:, 0]
+  aimed = jnp.take_along_axis(logits, target[:, None], axis=-1)[:, 0]
+  return -(true - aimed) / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
+
+
 def kl_divergence(reference_logits: jax.Array, logits: jax.Array) -> jax.Array:
   """KL(softmax(reference) || softmax(logits)) per example, [batch].
 

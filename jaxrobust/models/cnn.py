@@ -6,6 +6,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
+from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import Normalize, batch_norm
 
 
@@ -22,6 +23,7 @@ class SmallCNN(nn.Module):
     kernel_size: spatial size of every convolution kernel.
     hidden: width of the dense layer.
     batchnorm: BatchNorm after each convolution (train/eval modes).
+    head: output map from `jaxrobust.models.heads` (e.g. "sigsoftmax").
   """
   num_classes: int
   mean: Sequence[float]
@@ -30,6 +32,7 @@ class SmallCNN(nn.Module):
   kernel_size: int = 3
   hidden: int = 128
   batchnorm: bool = False
+  head: str = "identity"
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -42,4 +45,4 @@ class SmallCNN(nn.Module):
         x = batch_norm(train)(x)
       x = nn.relu(x)
     x = nn.relu(nn.Dense(self.hidden)(x.reshape(x.shape[0], -1)))
-    return nn.Dense(self.num_classes)(x)
+    return apply_head(self.head, nn.Dense(self.num_classes)(x))

@@ -9,6 +9,7 @@ import flax.linen as nn
 import jax
 
 from jaxrobust.models.cnn import SmallCNN
+from jaxrobust.models.heads import check_head
 from jaxrobust.models.resnet import PreActResNet18, WideResNet
 from jaxrobust.models.simple import MLP, Linear
 
@@ -32,7 +33,8 @@ def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Modu
     num_classes: output width.
     mean, std: per-channel pixel statistics for the normalization layer.
     **options: the model's own fields (e.g. `features` for small_cnn,
-      `depth`/`width` for wide_resnet).
+      `depth`/`width` for wide_resnet; `head` for every model: the output map
+      from `jaxrobust.models.heads`, e.g. "sigsoftmax").
   """
   if name not in MODELS:
     raise ValueError(f"Unknown model {name!r}; valid choices: {tuple(MODELS)}.")
@@ -43,6 +45,7 @@ def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Modu
   if unknown:
     raise ValueError(f"Unknown option(s) {sorted(unknown)} for model {name!r}; "
                      f"valid options: {allowed}.")
+  check_head(options.get("head", "identity"))  # a typo fails here, not at first use
   return cls(num_classes=num_classes, mean=tuple(mean), std=tuple(std), **options)
 
 

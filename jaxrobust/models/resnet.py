@@ -12,6 +12,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import Normalize, batch_norm
 
 
@@ -48,6 +49,7 @@ class _ResidualNet(nn.Module):
 
   stem_features: int = 64
   dropout: float = 0.0
+  head: str = "identity"  # output map from jaxrobust.models.heads
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -58,7 +60,7 @@ class _ResidualNet(nn.Module):
         x = PreActBlock(features, stride if b == 0 else 1, self.dropout)(x, train)
     x = nn.relu(batch_norm(train)(x))
     x = jnp.mean(x, axis=(1, 2))
-    return nn.Dense(self.num_classes)(x)
+    return apply_head(self.head, nn.Dense(self.num_classes)(x))
 
 
 class PreActResNet18(_ResidualNet):

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
+from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import Normalize
 
 
@@ -14,12 +15,13 @@ class Linear(nn.Module):
   num_classes: int
   mean: Sequence[float]
   std: Sequence[float]
+  head: str = "identity"  # output map from jaxrobust.models.heads
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     del train  # no train-time behaviour
     x = Normalize(self.mean, self.std)(x)
-    return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
+    return apply_head(self.head, nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1)))
 
 
 class MLP(nn.Module):
@@ -28,6 +30,7 @@ class MLP(nn.Module):
   mean: Sequence[float]
   std: Sequence[float]
   hidden: Sequence[int] = (256, 256)
+  head: str = "identity"  # output map from jaxrobust.models.heads
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -36,4 +39,4 @@ class MLP(nn.Module):
     x = x.reshape(x.shape[0], -1)
     for width in self.hidden:
       x = nn.relu(nn.Dense(width)(x))
-    return nn.Dense(self.num_classes)(x)
+    return apply_head(self.head, nn.Dense(self.num_classes)(x))

@@ -3,7 +3,9 @@
 from jaxrobust.train.checkpoint import CheckpointMismatchError, Checkpointer
 from jaxrobust.train.loop import FitResult, build_model, fit
 from jaxrobust.train.metrics import MetricsLog
+from jaxrobust.train.monitor import COMonitor, detect_collapse
 from jaxrobust.train.optimizers import make_optimizer, make_schedule
+from jaxrobust.train.restore import TrainedModel, load_trained
 from jaxrobust.train.sharding import data_mesh, replicate, shard_batch
 from jaxrobust.train.state import TrainState, init_state, variables
 from jaxrobust.train.step import make_train_step

@@ -37,6 +37,10 @@ class Checkpointer:
   def latest_epoch(self) -> int | None:
     return self._manager.latest_step()
 
+  def epochs(self) -> list[int]:
+    """Epochs of the complete checkpoints kept, ascending."""
+    return sorted(self._manager.all_steps())
+
   def save(self, epoch: int, state: Any, extra: dict[str, Any] | None = None) -> None:
     meta = {"epoch": epoch, "fingerprint": self.fingerprint, **(extra or {})}
     self._manager.save(epoch, args=ocp.args.Composite(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import optax
 
+from jaxrobust.optim.psatt import psatt
+from jaxrobust.optim.sam import asam, sam
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "piecewise")
+SHARPNESS_AWARE = ("sam", "asam", "psatt")
 
 
 def make_schedule(name: str, learning_rate: float, total_steps: int,
@@ -37,7 +41,10 @@ def make_schedule(name: str, learning_rate: float, total_steps: int,
 
 def make_optimizer(config, total_steps: int) -> optax.GradientTransformation:
   """optax optimizer from config fields: name, learning_rate, schedule,
-  warmup_steps, weight_decay, momentum (sgd), nesterov (sgd)."""
+  warmup_steps, weight_decay, momentum (sgd), nesterov (sgd), and an optional
+  `sam` block {rho, kind ("sam", "asam", "psatt"), eta (asam), period (psatt)}
+  that wraps the result in a sharpness-aware transform (rho = 0 or no block:
+  the base optimizer unchanged)."""
   name = config.name
   if name not in OPTIMIZERS:
     raise ValueError(f"Unknown optimizer {name!r}; valid choices: {OPTIMIZERS}.")
@@ -47,11 +54,32 @@ def make_optimizer(config, total_steps: int) -> optax.GradientTransformation:
   if wd < 0:
     raise ValueError(f"weight_decay must be >= 0, got {wd}.")
   if name == "adamw":
-    return optax.adamw(lr, weight_decay=wd)
+    return _sharpness_aware(optax.adamw(lr, weight_decay=wd), config.get("sam"))
   if name == "adam":
     base = optax.adam(lr)
   else:
     base = optax.sgd(lr, momentum=config.get("momentum", 0.9) or None,
                      nesterov=config.get("nesterov", False))
   # L2 weight decay coupled to the gradient, as torch.optim.SGD/Adam do it.
-  return optax.chain(optax.add_decayed_weights(wd), base) if wd else base
+  base = optax.chain(optax.add_decayed_weights(wd), base) if wd else base
+  return _sharpness_aware(base, config.get("sam"))
+
+
+def _sharpness_aware(base: optax.GradientTransformation, sam_config
+                     ) -> optax.GradientTransformation:
+  """base wrapped in sam/asam/psatt per the config's `sam` block, if rho > 0."""
+  if sam_config is None:
+    return base
+  kind, rho = sam_config.get("kind", "sam"), float(sam_config.get("rho", 0.0))
+  if kind not in SHARPNESS_AWARE:
+    raise ValueError(f"Unknown optimizer.sam.kind {kind!r}; valid choices: "
+                     f"{SHARPNESS_AWARE}.")
+  if rho < 0:
+    raise ValueError(f"optimizer.sam.rho must be >= 0, got {rho}.")
+  if rho == 0:
+    return base
+  if kind == "sam":
+    return sam(base, rho)
+  if kind == "asam":
+    return asam(base, rho, eta=sam_config.get("eta", 0.01))
+  return psatt(base, rho, period=sam_config.get("period", 1))

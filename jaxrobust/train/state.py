@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxrobust.optim.psatt import psatt_clean_params
+
 
 @struct.dataclass
 class TrainState:
@@ -33,5 +35,9 @@ def init_state(model: nn.Module, tx: optax.GradientTransformation,
 
 
 def variables(state: TrainState) -> dict[str, Any]:
-  """The Flax variables dict of a state: params plus non-trained collections."""
-  return {"params": state.params, **state.model_state}
+  """The Flax variables dict of a state: params plus non-trained collections.
+
+  Under PSATT the state's params are the perturbed point w + e it trains at;
+  the model is the clean w (`psatt_clean_params`; other optimizers: unchanged).
+  """
+  return {"params": psatt_clean_params(state.params, state.opt_state), **state.model_state}

@@ -1,4 +1,6 @@
-"""Every config file builds its model, defense, optimizer and eval attacks."""
+"""Every training config (for experiments.train) builds its model, defense, optimizer
+and eval attacks. Configs of the other binaries (a config without a `defense`
+section: dp_mnist, linear_theory, ...) are tested with their binaries."""
 
 import importlib
 import pathlib
@@ -11,8 +13,15 @@ from experiments import pipeline
 from jaxrobust import defenses, train
 from jaxrobust.data import embedded, tfds_source
 
-CONFIGS = sorted(p.stem for p in (pathlib.Path(__file__).resolve().parents[2] /
-                                  "experiments" / "configs").glob("*.py") if p.stem != "__init__")
+ALL_CONFIGS = sorted(p.stem for p in (pathlib.Path(__file__).resolve().parents[2] /
+                                      "experiments" / "configs").glob("*.py")
+                     if p.stem != "__init__")
+CONFIGS = [name for name in ALL_CONFIGS if "defense" in importlib.import_module(
+    f"experiments.configs.{name}").get_config()]
+
+
+def test_the_training_configs_are_found():
+  assert {"default", "tiny", "cifar10_pgd_at", "fast_at_co"} <= set(CONFIGS)
 
 
 @pytest.mark.parametrize("name", CONFIGS)

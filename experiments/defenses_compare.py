@@ -1,0 +1,48 @@
+r"""Trains several defenses with one config and prints one table of test accuracies.
+
+  python -m experiments.defenses_compare --workdir=runs/defenses_compare
+  python -m experiments.defenses_compare --config.compare='("pgd_at","trades")'
+
+Each defense runs `experiments.pipeline.train_and_report` in <workdir>/<name>
+(resumable); the table goes to stdout and <workdir>/compare.json.
+"""
+
+import os
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from experiments import pipeline
+from jaxrobust import eval as jr_eval
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", os.path.join(os.path.dirname(__file__), "configs", "defenses_compare.py"),
+    "Shared configuration; config.compare lists the defense names.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", "runs/defenses_compare", "Output directory.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)
+  base = _CONFIG.value
+  rows = {}
+  for name in base.compare:
+    config = base.copy_and_resolve_references()
+    with config.unlocked():
+      config.defense.name = name
+    report = pipeline.train_and_report(config, os.path.join(_WORKDIR.value, name))
+    rows[name] = {"clean": report["clean_accuracy"], **report["robust_accuracy"],
+                  "train_time_s": report["train_time_s"],
+                  "co_epoch": report["catastrophic_overfitting_epoch"]}
+  jr_eval.write_json(os.path.join(_WORKDIR.value, "compare.json"), rows)
+  columns = [k for k in next(iter(rows.values())) if k not in ("train_time_s", "co_epoch")]
+  print(f"\n{base.dataset}, eps={base.eval.eps}, {base.epochs} epochs")
+  print("defense   " + " ".join(f"{c:>8}" for c in columns) + "  train_s")
+  for name, r in rows.items():
+    print(f"{name:9} " + " ".join(f"{100 * r[c]:7.2f}%" for c in columns)
+          + f"  {r['train_time_s']:7.0f}")
+
+
+if __name__ == "__main__":
+  app.run(main)

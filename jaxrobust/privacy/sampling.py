@@ -1,0 +1,55 @@
+"""Poisson subsampling under jit: a variable-size batch padded to a fixed size.
+
+DP-SGD's privacy amplification assumes each example joins a step's batch
+independently with probability q (Poisson sampling), so batch sizes vary.
+Under jit shapes are static, so the sampled indices are padded to a fixed
+`physical_batch_size` with a 0/1 mask; the padding size is chosen so that the
+binomial count exceeds it with probability below `overflow_prob` (1e-12 by
+default), and `poisson_batch` returns the true count so callers can check
+(the experiment binary raises if it ever overflows). The noisy sum is
+normalised by the EXPECTED batch size q * N, never by the realised count
+(which would leak it).
+
+References:
+  Abadi et al., "Deep Learning with Differential Privacy", CCS 2016.
+  Zhu & Wang, "Poisson Subsampled Renyi Differential Privacy", ICML 2019.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import scipy.stats
+
+from jaxrobust.privacy.accounting import check_sampling_prob
+
+
+def physical_batch_size(num_examples: int, sampling_prob: float,
+                        overflow_prob: float = 1e-12) -> int:
+  """Smallest size s with P[Binomial(num_examples, q) > s] <= overflow_prob."""
+  check_sampling_prob(sampling_prob)
+  if num_examples < 1:
+    raise ValueError(f"num_examples must be >= 1, got {num_examples}.")
+  if not 0 < overflow_prob < 1:
+    raise ValueError(f"overflow_prob must be in (0, 1), got {overflow_prob}.")
+  s = int(scipy.stats.binom.isf(overflow_prob, num_examples, sampling_prob))
+  while scipy.stats.binom.sf(s, num_examples, sampling_prob) > overflow_prob:
+    s += 1
+  return min(max(s, 1), num_examples)
+
+
+def poisson_batch(key: jax.Array, num_examples: int, sampling_prob,
+                  physical_size: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Samples each of num_examples indices with probability sampling_prob.
+
+  Returns:
+    indices: int32 [physical_size], the sampled indices first, then zeros.
+    mask: float32 [physical_size], 1 for sampled slots, 0 for padding.
+    count: int32 scalar, the number sampled (may exceed physical_size with
+      probability <= the overflow_prob used to choose it; the excess is dropped).
+  """
+  chosen = jax.random.bernoulli(key, sampling_prob, (num_examples,))
+  (indices,) = jnp.nonzero(chosen, size=physical_size, fill_value=0)
+  count = chosen.sum(dtype=jnp.int32)
+  mask = (jnp.arange(physical_size) < count).astype(jnp.float32)
+  return indices.astype(jnp.int32), mask, count
