@@ -171,9 +171,7 @@ def run(loss_fn: Callable[[jax.Array], jax.Array], logits_fn, x, y, x0, *, eps, 
   """
   is_check, length = _schedule(steps)
   objective = _objective(loss_fn, logits_fn, eot_iter, key)
-  value_and_grad = lambda z, t=0: objective(z, t)
-
-  loss0, logits0, grad0 = value_and_grad(x0)
+  loss0, logits0, grad0 = objective(x0, 0)
   batch = x.shape[0]
   step0 = jnp.full((batch,), 2.0, x.dtype) * jnp.asarray(eps, x.dtype)
   fooled0 = logits0.argmax(-1) != y
@@ -192,7 +190,7 @@ def run(loss_fn: Callable[[jax.Array], jax.Array], logits_fn, x, y, x0, *, eps, 
         x, s["x"] + _expand(s["step"], x) * _core.ascent_direction(s["grad"], norm), eps, norm)
     x_new = _core.to_ball_and_box(
         x, s["x"] + a * (z - s["x"]) + (1 - a) * (s["x"] - s["x_prev"]), eps, norm)
-    loss, logits, grad = value_and_grad(x_new, i + 1)
+    loss, logits, grad = objective(x_new, i + 1)
     wrong = logits.argmax(-1) != y
     better = loss > s["loss_best"]
     s = dict(

@@ -3,8 +3,9 @@
 Versions (as the reference implementation's `set_version`):
   standard, Linf/L2: APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square
     (5,000 queries), one restart each, 100 iterations.
-  standard, L1: APGD-CE (5 restarts) and APGD-T (5 targets), then FAB-T;
-    Square has no L1 version.
+  standard, L1: APGD-CE (5 restarts) and APGD-T (5 targets), both at 3, 2
+    then 1 times eps (the reference's use_largereps), then FAB-T; Square has no
+    L1 version.
   plus: APGD-CE and APGD-DLR (5 restarts), FAB (5 restarts), Square, APGD-T,
     FAB-T (AA+).
   rand: APGD-CE and APGD-DLR with EOT over 20 draws, for randomized models
@@ -63,6 +64,9 @@ class AutoAttack:
     _core.check_choice("version", self.version, VERSIONS)
     for name in ("n_queries", "n_target_classes", "eot_iter"):
       _core.check_at_least(name, getattr(self, name), 1)
+    if self.version == "rand" and self.eot_iter < 2:
+      raise ValueError("version='rand' attacks a randomized logits_fn(x, key) by EOT: "
+                       f"eot_iter must be >= 2, got {self.eot_iter}.")
 
   def validate(self) -> "AutoAttack":
     _core.check_numeric_fields(self, names=("eps",))
@@ -72,9 +76,12 @@ class AutoAttack:
     """The ordered attacks of this version: name -> attack."""
     eps, norm, steps = self.eps, self.norm, self.steps
     targets = min(self.n_target_classes, 5) if norm == "l1" else self.n_target_classes
+    # L1: APGD runs at 3, 2, then 1 times eps (the reference's use_largereps).
+    largereps = norm == "l1"
     apgd = lambda loss, restarts, **kw: APGD(eps=eps, steps=steps, norm=norm, loss=loss,
-                                            n_restarts=restarts, **kw)
-    apgd_t = APGDT(eps=eps, steps=steps, norm=norm, n_target_classes=targets, n_restarts=1)
+                                            n_restarts=restarts, use_largereps=largereps, **kw)
+    apgd_t = APGDT(eps=eps, steps=steps, norm=norm, n_target_classes=targets, n_restarts=1,
+                   use_largereps=largereps)
     fab_t = FABT(eps=eps, steps=steps, norm=norm,
                  n_target_classes=self.n_target_classes, n_restarts=1)
     # redraw_noops=False: the reference's Square, which spends a query on a

@@ -118,6 +118,26 @@ def blackbox_gain(whitebox_correct: jax.Array, blackbox_correct: jax.Array) -> j
   return jnp.mean(jnp.asarray(whitebox_correct) & ~jnp.asarray(blackbox_correct))
 
 
+# statistic -> (Thresholds field, warning for value v); a warning fires when v > threshold.
+_WARNINGS = {
+    "random_predictions": ("random_predictions", lambda v: (
+        f"the forward pass is random ({100 * v:.1f}% of predictions change across "
+        "passes): gradients need EOT; use AutoAttack version='rand'.")),
+    "zero_gradients": ("zero_gradients", lambda v: (
+        f"{100 * v:.1f}% of examples have zero or non-finite input gradients: "
+        "gradient masking; white-box results are not reliable.")),
+    "blackbox_gain": ("blackbox_gain", lambda v: (
+        f"black-box attacks broke {100 * v:.1f}% of the examples that survived every "
+        "white-box attack: the white-box gradients are likely masked.")),
+    "huge_eps_accuracy": ("huge_eps_accuracy", lambda v: (
+        f"accuracy is {100 * v:.1f}% at a radius covering the whole input box "
+        "(should be ~0): the attack's gradients do not work.")),
+    "accuracy_rise": ("monotone_tolerance", lambda v: (
+        f"robust accuracy rises by {100 * v:.1f} points with a larger eps (should be "
+        "non-increasing): the attack is failing at large radii.")),
+}
+
+
 def masking_warnings(stats: Mapping[str, float],
                      thresholds: Thresholds = Thresholds()) -> list[str]:
   """The report's warnings for the statistics present in `stats`.
@@ -125,21 +145,10 @@ def masking_warnings(stats: Mapping[str, float],
   Keys (each optional): random_predictions, zero_gradients, blackbox_gain,
   huge_eps_accuracy, accuracy_rise (see the functions above).
   """
-  t, out = thresholds, []
-  value = lambda k: float(np.asarray(stats[k])) if k in stats else None
-  if (v := value("random_predictions")) is not None and v > t.random_predictions:
-    out.append(f"the forward pass is random ({100 * v:.1f}% of predictions change "
-               "across passes): gradients need EOT; use AutoAttack version='rand'.")
-  if (v := value("zero_gradients")) is not None and v > t.zero_gradients:
-    out.append(f"{100 * v:.1f}% of examples have zero or non-finite input gradients: "
-               "gradient masking; white-box results are not reliable.")
-  if (v := value("blackbox_gain")) is not None and v > t.blackbox_gain:
-    out.append(f"black-box attacks broke {100 * v:.1f}% of the examples that survived "
-               "every white-box attack: the white-box gradients are likely masked.")
-  if (v := value("huge_eps_accuracy")) is not None and v > t.huge_eps_accuracy:
-    out.append(f"accuracy is {100 * v:.1f}% at a radius covering the whole input box "
-               "(should be ~0): the attack's gradients do not work.")
-  if (v := value("accuracy_rise")) is not None and v > t.monotone_tolerance:
-    out.append(f"robust accuracy rises by {100 * v:.1f} points with a larger eps "
-               "(should be non-increasing): the attack is failing at large radii.")
+  out = []
+  for key, (field, message) in _WARNINGS.items():
+    if key in stats:
+      value = float(np.asarray(stats[key]))
+      if value > getattr(thresholds, field):
+        out.append(message(value))
   return out

