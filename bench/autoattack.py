@@ -26,7 +26,7 @@ import time
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 
 from bench import _timing
 from experiments.configs import tiny
@@ -62,6 +62,7 @@ def _peer(twin, torchattacks, eps):
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)
   import torch
   import torchattacks
   from tests.peers.torch_models import nhwc_to_nchw, to_torch
@@ -101,6 +102,7 @@ def main(argv):
         "speedup": t_peer / t_ours,
         "ours_s_per_attack": {k: round(v, 3) for k, v in ours["time_s"].items()},
     })
+    print(rows[-1], flush=True)  # each model's row as soon as it is measured
   _timing.print_table(rows, ["model", "n", "clean_ours", "clean_peer", "robust_ours",
                              "robust_peer", "ours_s", "ours_compile_s", "peer_s", "speedup"])
   path = _timing.write_results("autoattack", rows, _OUT.value)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
 import jax
 import ml_collections
 
-from jaxrobust import attacks, eval as jr_eval, train
+from jaxrobust import attacks, data, eval as jr_eval, train
+from jaxrobust.eval import evaluation, suite as jr_suite
 
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
 
@@ -68,3 +70,50 @@ def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[st
                   f"eps={config.eval.eps}"))
   print(f"report: {os.path.join(workdir, 'report.json')}")
   return report
+
+
+def evaluate_workdirs(config, workdirs, output_dir=None, epoch=None) -> list[dict]:
+  """experiments/evaluate.py: restores train.py workdirs, evaluates them together
+  (vmap over their parameters), prints the table and writes evaluation.json and
+  robustness_curve.png to output_dir (default <first workdir>/evaluation)."""
+  if not workdirs:
+    raise ValueError("pass at least one --workdir of an experiments.train run.")
+  names = [n.strip() for n in config.attacks.split(",") if n.strip()]
+  suite = jr_suite.build_suite(names, eps=config.eps, norm=config.norm,
+                               steps=config.steps, n_queries=config.n_queries)
+  runs = [train.load_trained(w, epoch, config.data_dir or None) for w in workdirs]
+  for r in runs[1:]:
+    if r.fingerprint["model"] != runs[0].fingerprint["model"] or (
+        r.fingerprint["dataset"] != runs[0].fingerprint["dataset"]):
+      raise ValueError(f"{r.workdir} is a {r.fingerprint} model but {runs[0].workdir} "
+                       f"is {runs[0].fingerprint}: evaluate one architecture and "
+                       "dataset at a time.")
+  split = data.load(runs[0].info.name, config.split, config.data_dir or None)
+  n = config.num_examples or len(split.labels)
+  images, labels = split.images[:n], split.labels[:n]
+  reports = evaluation.evaluate_models(
+      functools.partial(runs[0].model.apply, train=False), [r.variables for r in runs],
+      images, labels, num_classes=runs[0].info.num_classes, attacks=suite.attacks,
+      ensembles=suite.ensembles, blackbox=suite.blackbox, norm=config.norm,
+      curve_eps=tuple(config.curve.eps), curve_steps=config.curve.steps,
+      diagnostics_examples=config.diagnostics.num_examples,
+      huge_eps_steps=config.diagnostics.huge_eps_steps,
+      key=jax.random.key(config.seed), batch_size=config.batch_size,
+      progress=config.progress)
+  for r, report in zip(runs, reports):
+    report.update({"workdir": r.workdir, "epoch": r.epoch, "fingerprint": r.fingerprint})
+
+  output_dir = output_dir or os.path.join(workdirs[0], "evaluation")
+  os.makedirs(output_dir, exist_ok=True)
+  jr_eval.write_json(os.path.join(output_dir, "evaluation.json"),
+                     {"config": config.to_dict(), "models": reports})
+  if config.curve.eps:
+    jr_eval.plot_robustness_curves(
+        {os.path.basename(os.path.normpath(r["workdir"])): r["curve"] for r in reports},
+        os.path.join(output_dir, "robustness_curve.png"),
+        title=f"{runs[0].info.name}, {config.norm} PGD-{config.curve.steps}")
+  print(jr_eval.format_evaluation(reports, title=(
+      f"{runs[0].info.name} {config.split} split ({n} examples), "
+      f"{config.norm} eps={config.eps}")))
+  print(f"report: {os.path.join(output_dir, 'evaluation.json')}")
+  return reports

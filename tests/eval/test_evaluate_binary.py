@@ -1,16 +1,16 @@
-"""experiments/evaluate.py: restores train.py workdirs, evaluates them together, writes the report."""
+"""experiments/evaluate.py (pipeline.evaluate_workdirs): restores train.py workdirs, evaluates them together, writes the report."""
 
 import json
 
 import pytest
 
-from experiments import evaluate
+from experiments import pipeline
 from experiments.configs.evaluation import tiny
 
 
 def test_evaluates_two_workdirs_and_writes_the_report(tiny_runs, tmp_path, capsys):
   config = tiny.get_config()
-  reports = evaluate.run(config, tiny_runs, output_dir=str(tmp_path))
+  reports = pipeline.evaluate_workdirs(config, tiny_runs, output_dir=str(tmp_path))
   out = capsys.readouterr().out
   for row in ("clean", "fgsm", "pgd5", "autoattack: +apgd-ce", "autoattack: +square",
               "worst case"):
@@ -33,7 +33,7 @@ def test_evaluates_two_workdirs_and_writes_the_report(tiny_runs, tmp_path, capsy
 def test_bad_inputs(tiny_runs, tmp_path):
   config = tiny.get_config()
   with pytest.raises(ValueError, match="workdir"):
-    evaluate.run(config, [])
+    pipeline.evaluate_workdirs(config, [])
   config.attacks = "pgd5,nonsense"
   with pytest.raises(ValueError, match="Unknown attack 'nonsense'"):
-    evaluate.run(config, tiny_runs, output_dir=str(tmp_path))
+    pipeline.evaluate_workdirs(config, tiny_runs, output_dir=str(tmp_path))
