@@ -30,7 +30,7 @@ from absl import app, flags, logging
 
 from bench import _timing
 from experiments.configs import tiny
-from jaxrobust import data, models, train
+from jaxrobust import data, train
 from jaxrobust.attacks.autoattack import AutoAttack
 from jaxrobust.eval import EnsembleEvaluator
 
