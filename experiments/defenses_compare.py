@@ -15,27 +15,33 @@ from ml_collections import config_flags
 from experiments import pipeline
 from jaxrobust import eval as jr_eval
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "defenses_compare.py"),
-    "Shared configuration; config.compare lists the defense names.", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", "runs/defenses_compare", "Output directory.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "defenses_compare.py"),
+      "Shared configuration; config.compare lists the defense names.", lock_config=True)
+  flags.DEFINE_string("workdir", "runs/defenses_compare", "Output directory.")
+
+
+FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  base = _CONFIG.value
+  base = FLAGS.config
   rows = {}
   for name in base.compare:
     config = base.copy_and_resolve_references()
     with config.unlocked():
       config.defense.name = name
-    report = pipeline.train_and_report(config, os.path.join(_WORKDIR.value, name))
+    report = pipeline.train_and_report(config, os.path.join(FLAGS.workdir, name))
     rows[name] = {"clean": report["clean_accuracy"], **report["robust_accuracy"],
                   "train_time_s": report["train_time_s"],
                   "co_epoch": report["catastrophic_overfitting_epoch"]}
-  jr_eval.write_json(os.path.join(_WORKDIR.value, "compare.json"), rows)
+  jr_eval.write_json(os.path.join(FLAGS.workdir, "compare.json"), rows)
   columns = [k for k in next(iter(rows.values())) if k not in ("train_time_s", "co_epoch")]
   print(f"\n{base.dataset}, eps={base.eval.eps}, {base.epochs} epochs")
   print("defense   " + " ".join(f"{c:>8}" for c in columns) + "  train_s")
@@ -45,4 +51,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

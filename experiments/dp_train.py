@@ -51,13 +51,19 @@ from jaxrobust.train.metrics import MetricsLog
 from jaxrobust.train.optimizers import make_optimizer
 from jaxrobust.train.state import TrainState, init_state
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "dp_mnist.py"),
-    "DP training configuration (ml_collections file).", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", "runs/dp", "Output directory.")
-_METHODS = flags.DEFINE_list("methods", [], "Sweep: methods (dp_sgd, dp_sat).")
-_EPSILONS = flags.DEFINE_list("epsilons", [], "Sweep: target epsilons.")
-_SEEDS = flags.DEFINE_list("seeds", [], "Sweep: seeds.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "dp_mnist.py"),
+      "DP training configuration (ml_collections file).", lock_config=True)
+  flags.DEFINE_string("workdir", "runs/dp", "Output directory.")
+  flags.DEFINE_list("methods", [], "Sweep: methods (dp_sgd, dp_sat).")
+  flags.DEFINE_list("epsilons", [], "Sweep: target epsilons.")
+  flags.DEFINE_list("seeds", [], "Sweep: seeds.")
+
+
+FLAGS = flags.FLAGS
 
 METHODS = ("dp_sgd", "dp_sat")
 _INIT, _SAMPLE, _NOISE, _EVAL, _ATTACK = range(5)
@@ -254,13 +260,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  if _METHODS.value or _EPSILONS.value or _SEEDS.value:
-    sweep(_CONFIG.value, _WORKDIR.value, _METHODS.value or list(METHODS),
-          _EPSILONS.value or ["1", "2", "3"], _SEEDS.value or ["0"])
+  if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
+    sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(METHODS),
+          FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
   else:
-    print(json.dumps({k: v for k, v in train(_CONFIG.value, _WORKDIR.value).items()
+    print(json.dumps({k: v for k, v in train(FLAGS.config, FLAGS.workdir).items()
                       if k != "config"}, indent=2))
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -19,23 +19,30 @@ from ml_collections import config_flags
 
 from experiments import pipeline
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "evaluation", "default.py"),
-    "Evaluation configuration (ml_collections file).", lock_config=True)
-_WORKDIRS = flags.DEFINE_multi_string(
-    "workdir", None, "Workdir of an experiments.train run (repeat for several models).")
-_EPOCH = flags.DEFINE_integer("epoch", None, "Checkpoint epoch (default: the newest).")
-_OUTPUT = flags.DEFINE_string("output_dir", None,
-                              "Where to write the report (default <first workdir>/evaluation).")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "evaluation", "default.py"),
+      "Evaluation configuration (ml_collections file).", lock_config=True)
+  flags.DEFINE_multi_string(
+      "workdir", None, "Workdir of an experiments.train run (repeat for several models).")
+  flags.DEFINE_integer("epoch", None, "Checkpoint epoch (default: the newest).")
+  flags.DEFINE_string("output_dir", None,
+                      "Where to write the report (default <first workdir>/evaluation).")
+
+
+FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  pipeline.evaluate_workdirs(_CONFIG.value, _WORKDIRS.value, _OUTPUT.value, _EPOCH.value)
+  pipeline.evaluate_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.output_dir, FLAGS.epoch)
 
 
 if __name__ == "__main__":
+  define_flags()
   flags.mark_flag_as_required("workdir")
   app.run(main)

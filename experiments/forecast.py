@@ -35,13 +35,19 @@ from jaxrobust.data.timeseries import forecasting_split
 from jaxrobust.optim.psatt import psatt, psatt_clean_params
 from jaxrobust.optim.sam import sam
 
-_WORKDIR = flags.DEFINE_string("workdir", "runs/forecast", "Output directory.")
-_EPOCHS = flags.DEFINE_integer("epochs", 60, "Training epochs per run.")
-_SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds per (series, optimizer).")
-_RHO = flags.DEFINE_float("rho", 0.05, "SAM / PSATT radius.")
-_PERIOD = flags.DEFINE_integer("period", 1, "PSATT refresh period (steps).")
-_BATCH = flags.DEFINE_integer("batch_size", 32, "Windows per step.")
-_LR = flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  flags.DEFINE_string("workdir", "runs/forecast", "Output directory.")
+  flags.DEFINE_integer("epochs", 60, "Training epochs per run.")
+  flags.DEFINE_integer("seeds", 3, "Seeds per (series, optimizer).")
+  flags.DEFINE_float("rho", 0.05, "SAM / PSATT radius.")
+  flags.DEFINE_integer("period", 1, "PSATT refresh period (steps).")
+  flags.DEFINE_integer("batch_size", 32, "Windows per step.")
+  flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+
+
+FLAGS = flags.FLAGS
 
 # Window = two seasonal periods (sunspots ~11 years, co2 52 weeks, elnino 12 months).
 WINDOWS = {"sunspots": 22, "co2": 104, "elnino": 24}
@@ -148,25 +154,26 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv):
   del argv
-  os.makedirs(_WORKDIR.value, exist_ok=True)
+  os.makedirs(FLAGS.workdir, exist_ok=True)
   runs = []
   for name in WINDOWS:
-    for opt_name, tx in optimizers(_LR.value, _RHO.value, _PERIOD.value).items():
-      for seed in range(_SEEDS.value):
-        runs.append(run_one(name, opt_name, tx, seed, _EPOCHS.value, _BATCH.value))
+    for opt_name, tx in optimizers(FLAGS.learning_rate, FLAGS.rho, FLAGS.period).items():
+      for seed in range(FLAGS.seeds):
+        runs.append(run_one(name, opt_name, tx, seed, FLAGS.epochs, FLAGS.batch_size))
         print(json.dumps(runs[-1]), flush=True)
   rows = summarise(runs)
   table = markdown(rows)
   print(table)
-  with open(os.path.join(_WORKDIR.value, "forecast.md"), "w") as f:
-    f.write(f"MLP 64-64, Adam lr={_LR.value}, rho={_RHO.value}, PSATT period="
-            f"{_PERIOD.value}, {_EPOCHS.value} epochs, batch {_BATCH.value}; test = last 20% "
+  with open(os.path.join(FLAGS.workdir, "forecast.md"), "w") as f:
+    f.write(f"MLP 64-64, Adam lr={FLAGS.learning_rate}, rho={FLAGS.rho}, PSATT period="
+            f"{FLAGS.period}, {FLAGS.epochs} epochs, batch {FLAGS.batch_size}; test = last 20% "
             "of each series (RMSE in the series' units; naive = repeat the last value).\n\n")
     f.write(table + "\n")
-  with open(os.path.join(_WORKDIR.value, "forecast.json"), "w") as f:
+  with open(os.path.join(FLAGS.workdir, "forecast.json"), "w") as f:
     json.dump({"rows": rows, "runs": runs}, f, indent=2)
-  print("wrote", _WORKDIR.value)
+  print("wrote", FLAGS.workdir)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -33,10 +33,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jaxrobust import data  # noqa: E402
 from jaxrobust.theory import network, sharpness, smoothness  # noqa: E402
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "linear_theory.py"),
-    "Configuration (ml_collections file).", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", "runs/linear_theory", "Output directory.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "linear_theory.py"),
+      "Configuration (ml_collections file).", lock_config=True)
+  flags.DEFINE_string("workdir", "runs/linear_theory", "Output directory.")
+
+
+FLAGS = flags.FLAGS
 
 # Below this ||w*|| the optimum sits at the kink w = 0 (the classifier is
 # constant); the Hessian is undefined there and is not reported.
@@ -293,8 +299,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.INFO)
-  run(_CONFIG.value, _WORKDIR.value)
+  run(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

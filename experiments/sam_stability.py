@@ -36,8 +36,14 @@ import optax
 
 from jaxrobust.optim.sam import sam
 
-_WORKDIR = flags.DEFINE_string("workdir", "runs/sam_stability", "Output directory.")
-_SEEDS = flags.DEFINE_integer("seeds", 5, "Seeds for the stochastic (SGD) runs.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  flags.DEFINE_string("workdir", "runs/sam_stability", "Output directory.")
+  flags.DEFINE_integer("seeds", 5, "Seeds for the stochastic (SGD) runs.")
+
+
+FLAGS = flags.FLAGS
 
 
 def saddle(w: jax.Array) -> jax.Array:
@@ -192,23 +198,24 @@ def markdown_table(rows: list[dict]) -> str:
 
 def main(argv):
   del argv
-  os.makedirs(_WORKDIR.value, exist_ok=True)
+  os.makedirs(FLAGS.workdir, exist_ok=True)
   rows, all_paths = [], {}
   for name in PROBLEMS:
-    r, p = run_problem(name, _SEEDS.value)
+    r, p = run_problem(name, FLAGS.seeds)
     rows += r
     all_paths[name] = p
   table = markdown_table(rows)
   print(table)
-  with open(os.path.join(_WORKDIR.value, "sam_stability.md"), "w") as f:
+  with open(os.path.join(FLAGS.workdir, "sam_stability.md"), "w") as f:
     f.write("Escape: |y| > 1 on x^2 - y^2; distance > 1 from the saddle (0, 1) on Beale. "
             "'never' = not within the step budget (or not in every seeded run).\n\n")
     f.write(table + "\n")
-  with open(os.path.join(_WORKDIR.value, "sam_stability.json"), "w") as f:
+  with open(os.path.join(FLAGS.workdir, "sam_stability.json"), "w") as f:
     json.dump(rows, f, indent=2)
-  plot(all_paths, os.path.join(_WORKDIR.value, "sam_stability.png"))
-  print("wrote", _WORKDIR.value)
+  plot(all_paths, os.path.join(FLAGS.workdir, "sam_stability.png"))
+  print("wrote", FLAGS.workdir)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -16,19 +16,26 @@ from ml_collections import config_flags
 
 from experiments import pipeline
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
-    "Training configuration (ml_collections file).", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", "runs/default",
-                               "Directory for checkpoints, metrics and the report.")
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
+      "Training configuration (ml_collections file).", lock_config=True)
+  flags.DEFINE_string("workdir", "runs/default",
+                          "Directory for checkpoints, metrics and the report.")
+
+
+FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  pipeline.train_and_report(_CONFIG.value, _WORKDIR.value)
+  pipeline.train_and_report(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

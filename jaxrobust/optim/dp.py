@@ -132,7 +132,7 @@ def dp_sat(rho: float, l2_clip: float, noise_multiplier: float,
     del updates, extra_args
     if grad_fn is None or params is None:
       raise ValueError("dp_sat needs params and grad_fn(params) -> clipped gradient sum.")
-    norm = optax.global_norm(state.prev_grad)
+    norm = optax.tree.norm(state.prev_grad)
     scale = jnp.where(norm > 0, rho / jnp.where(norm > 0, norm, 1.0), 0.0)
     perturbed = jax.tree.map(lambda w, g: w + (scale * g).astype(w.dtype),
                              params, state.prev_grad)

@@ -118,7 +118,7 @@ def _vmap(loss_fn, params, batch, mask, l2_clip, microbatch_size):
   def chunk(args):
     ex, m = args
     losses, grads = per_example_grads(loss_fn, params, ex)
-    norms = jax.vmap(optax.global_norm)(grads)
+    norms = jax.vmap(optax.tree.norm)(grads)
     w = m * clip_factors(norms, l2_clip)
     return jax.tree.map(lambda g: jnp.tensordot(w, g, 1), grads), (losses, norms)
 

@@ -24,12 +24,12 @@ def _setup(model, shape=(8, 8, 1)):
 def test_clipping_bounds_every_per_example_norm():
   loss_fn, params, batch = _setup(TinyCNN())
   _, grads = per_example_grads(loss_fn, params, batch)
-  norms = jax.vmap(optax.global_norm)(grads)
+  norms = jax.vmap(optax.tree.norm)(grads)
   clip = float(jnp.median(norms))  # half the examples get clipped
   single = jax.jit(lambda m: clipped_grad_sum(loss_fn, params, batch, m, l2_clip=clip))
   for i in range(B):
     total, aux = single(jnp.zeros(B).at[i].set(1.0))
-    n = float(optax.global_norm(total))
+    n = float(optax.tree.norm(total))
     assert n <= clip * (1 + 1e-5)
     assert aux["norms"][i] == pytest.approx(float(norms[i]), rel=1e-5)
     if norms[i] <= clip:  # unclipped examples pass unchanged

@@ -88,7 +88,7 @@ def test_dp_sat_perturbs_along_previous_private_gradient():
   chex.assert_trees_all_equal(g1, r1)
   chex.assert_trees_all_equal(seen[0], params)
   # Second step: evaluated at w + rho * g1 / ||g1||.
-  expected = jax.tree.map(lambda w, g: w + rho * g / optax.global_norm(g1), params, g1)
+  expected = jax.tree.map(lambda w, g: w + rho * g / optax.tree.norm(g1), params, g1)
   chex.assert_trees_all_close(seen[1], expected, atol=1e-6)
   chex.assert_trees_all_equal(s.prev_grad, g2)
 
