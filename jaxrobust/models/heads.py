@@ -7,6 +7,8 @@ unchanged.
 References:
   Kanai, Fujiwara, Yamanaka & Adachi, "Sigsoftmax: Reanalysis of the Softmax
   Bottleneck", NeurIPS 2018.
+  Kanai, Yamada, Yamaguchi, Takahashi & Ida, "Constraining Logits by Bounded
+  Function for Adversarial Robustness", IJCNN 2021 (arXiv:2010.02558).
 """
 
 from __future__ import annotations
@@ -37,9 +39,38 @@ def log_sigsoftmax(z: jax.Array) -> jax.Array:
   return a - jax.scipy.special.logsumexp(a, axis=-1, keepdims=True)
 
 
+def tanh(z: jax.Array) -> jax.Array:
+  """logits = tanh(z): bounded logits, the common-activation baseline of Kanai et
+  al. (2021). Its supremum is reached only as z -> inf, so cross-entropy keeps
+  pushing the pre-logits z to large norms (their negative result)."""
+  return jnp.tanh(z)
+
+
+def bounded_logit(z: jax.Array) -> jax.Array:
+  """The bounded logit function of Kanai et al. (2021): logits = swish(z) - swish(z - 1),
+  swish(z) = z sigmoid(z).
+
+  Bounded in [-0.0962, 1.0962], with its maximum at z = 2.968 and minimum at
+  z = -1.968 (symmetric: f(1 - z) = 1 - f(z)), so unlike tanh the cross-entropy
+  optimum has finite pre-logits: both the logits and the pre-logits stay small,
+  which is the paper's mechanism for robustness. Note: the paper's text could
+  not be read from this project's machine (only its abstract); this definition
+  is the one recalled from it and is checked here only for the properties the
+  abstract states (bounded, finite optimal pre-logits).
+  """
+  def left(t):  # for t <= 1/2 both swish terms are small: no cancellation
+    return jax.nn.swish(t) - jax.nn.swish(t - 1.0)
+
+  # For large z, swish(z) - swish(z - 1) subtracts two numbers near z; the
+  # symmetry f(z) = 1 - f(1 - z) evaluates it where the terms are small.
+  return jnp.where(z <= 0.5, left(jnp.minimum(z, 0.5)), 1.0 - left(jnp.minimum(1.0 - z, 0.5)))
+
+
 HEADS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "identity": identity,
     "sigsoftmax": log_sigsoftmax,
+    "tanh": tanh,
+    "bounded_logit": bounded_logit,
 }
 
 

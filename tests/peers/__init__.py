@@ -21,18 +21,3 @@ def require_peers():
     if os.environ.get("CI"):
       raise ImportError(f"CI must install the reference peers ({INSTALL}): {e}") from e
     pytest.skip(f"reference peers not installed ({e}); {INSTALL}", allow_module_level=True)
-
-
-REFERENCE_PARITY = "JAXROBUST_REFERENCE_PARITY"
-
-
-def require_reference_parity():
-  """Skips reference-budget parity checks that have not yet been run to completion.
-
-  FAB-T (9 targets x 100 iterations) and Square (5,000 queries) on 500 points
-  did not finish within this machine's budget when they were written, so
-  they are opt-in (`JAXROBUST_REFERENCE_PARITY=1 scripts/test tests/peers`)
-  until a run confirms them; the other parity checks always run.
-  """
-  if not os.environ.get(REFERENCE_PARITY):
-    pytest.skip(f"reference-budget parity not yet confirmed; set {REFERENCE_PARITY}=1 to run")

@@ -19,7 +19,7 @@ L2 are measured there), so L1 is not compared.
 
 import time
 
-from tests.peers import require_peers, require_reference_parity
+from tests.peers import require_peers
 
 require_peers()
 
@@ -74,7 +74,6 @@ def test_fab_linf(robust_peer_setup):
 
 
 def test_fabt_linf(robust_peer_setup):
-  require_reference_parity()
   twin = robust_peer_setup[3]
   _compare(FABT(eps=LINF, steps=STEPS, n_target_classes=9),
            torchattacks.FAB(twin, norm="Linf", eps=LINF, steps=STEPS, n_restarts=1,

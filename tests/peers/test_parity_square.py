@@ -35,7 +35,7 @@ import time
 
 import pytest
 
-from tests.peers import require_peers, require_reference_parity
+from tests.peers import require_peers
 
 require_peers()
 
@@ -66,7 +66,6 @@ def test_l2_window_matches_torchattacks_eta():
 
 @pytest.mark.slow
 def test_square_linf_robust_accuracy_matches_torchattacks(robust_peer_setup):
-  require_reference_parity()
   _, _, logits_fn, torch_model, x, y = robust_peer_setup
   attack = Square(eps=EPS, n_queries=N_QUERIES, p_init=P_INIT, redraw_noops=False)
   start = time.perf_counter()
