@@ -24,6 +24,23 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 10, warmup: int = 2) ->
   return statistics.median(times)
 
 
+def interleaved_median_seconds(fns: dict[str, Callable[[], Any]], repeats: int = 10,
+                               warmup: int = 2) -> dict[str, float]:
+  """Median wall time of each fn, timed in rotation (a, b, c, a, b, c, ...) so that
+  a drift in machine load affects every fn alike; ratios of the results are
+  side by side in the strict sense."""
+  for _ in range(warmup):
+    for fn in fns.values():
+      jax.block_until_ready(fn())
+  times = {name: [] for name in fns}
+  for _ in range(repeats):
+    for name, fn in fns.items():
+      tic = time.perf_counter()
+      jax.block_until_ready(fn())
+      times[name].append(time.perf_counter() - tic)
+  return {name: statistics.median(t) for name, t in times.items()}
+
+
 def write_results(name: str, rows: list[dict[str, Any]], out_dir: str) -> str:
   """Writes rows plus the machine description to <out_dir>/<name>.json."""
   os.makedirs(out_dir, exist_ok=True)

@@ -2,8 +2,11 @@ r"""Trains several defenses with one config and prints one table of test accurac
 
   python -m experiments.defenses_compare --workdir=runs/defenses_compare
   python -m experiments.defenses_compare --config.compare='("pgd_at","trades")'
+  # an entry "<defense>+<head>" also sets the model's output map:
+  python -m experiments.defenses_compare \
+      --config.compare='("pgd_at","pgd_at+tanh","pgd_at+bounded_logit","logit_squeeze")'
 
-Each defense runs `experiments.pipeline.train_and_report` in <workdir>/<name>
+Each entry runs `experiments.pipeline.train_and_report` in <workdir>/<entry>
 (resumable); the table goes to stdout and <workdir>/compare.json.
 """
 
@@ -14,6 +17,8 @@ from ml_collections import config_flags
 
 from experiments import pipeline
 from jaxrobust import eval as jr_eval
+from jaxrobust.defenses.registry import DEFENSES
+from jaxrobust.models.heads import HEADS
 
 
 def define_flags() -> None:
@@ -27,16 +32,28 @@ def define_flags() -> None:
 FLAGS = flags.FLAGS
 
 
+def parse_entry(entry: str) -> tuple[str, str]:
+  """Parses "<defense>[+<head>]" into (defense, head); head is "" when absent."""
+  defense, _, head = entry.partition("+")
+  if defense not in DEFENSES or (head and head not in HEADS):
+    raise ValueError(f"config.compare entry {entry!r}: want <defense>[+<head>] with a "
+                     f"defense in {tuple(DEFENSES)} and a head in {tuple(HEADS)}.")
+  return defense, head
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
   base = FLAGS.config
+  entries = [parse_entry(name) for name in base.compare]  # a typo fails before any run
   rows = {}
-  for name in base.compare:
+  for name, (defense, head) in zip(base.compare, entries):
     config = base.copy_and_resolve_references()
     with config.unlocked():
-      config.defense.name = name
+      config.defense.name = defense
+      if head:
+        config.model.head = head
     report = pipeline.train_and_report(config, os.path.join(FLAGS.workdir, name))
     rows[name] = {"clean": report["clean_accuracy"], **report["robust_accuracy"],
                   "train_time_s": report["train_time_s"],
@@ -44,9 +61,10 @@ def main(argv):
   jr_eval.write_json(os.path.join(FLAGS.workdir, "compare.json"), rows)
   columns = [k for k in next(iter(rows.values())) if k not in ("train_time_s", "co_epoch")]
   print(f"\n{base.dataset}, eps={base.eval.eps}, {base.epochs} epochs")
-  print("defense   " + " ".join(f"{c:>8}" for c in columns) + "  train_s")
+  width = max(9, *map(len, rows))
+  print(f"{'defense':{width}} " + " ".join(f"{c:>8}" for c in columns) + "  train_s")
   for name, r in rows.items():
-    print(f"{name:9} " + " ".join(f"{100 * r[c]:7.2f}%" for c in columns)
+    print(f"{name:{width}} " + " ".join(f"{100 * r[c]:7.2f}%" for c in columns)
           + f"  {r['train_time_s']:7.0f}")
 
 

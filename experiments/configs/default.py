@@ -21,7 +21,7 @@ def get_config() -> ml_collections.ConfigDict:
 
   c.model = ml_collections.ConfigDict({"name": "small_cnn", "head": "identity"})
   # Options besides `name` go to the model, e.g. --config.model.batchnorm=True;
-  # head: the output map (jaxrobust.models.heads), e.g. --config.model.head=sigsoftmax.
+  # head: the output map (jaxrobust.models.heads): identity, sigsoftmax, tanh, bounded_logit.
 
   eps = 0.1
   # One section serves every defense (jaxrobust.defenses.registry.from_config):

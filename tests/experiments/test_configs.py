@@ -35,3 +35,19 @@ def test_config_builds_without_data(name):
   defenses.from_config(config.defense.to_dict())
   train.make_optimizer(config.optimizer, total_steps=100)
   assert pipeline.eval_attacks(config)
+
+
+@pytest.mark.parametrize("name", [n for n in CONFIGS if "compare" in importlib.import_module(
+    f"experiments.configs.{n}").get_config()])
+def test_compare_entries_name_defenses_and_heads(name):
+  from experiments import defenses_compare
+
+  config = importlib.import_module(f"experiments.configs.{name}").get_config()
+  for entry in config.compare:
+    defense, head = defenses_compare.parse_entry(entry)
+    with config.unlocked():
+      config.model.head = head or "identity"
+    train.build_model(config, embedded.INFOS[config.dataset])
+    defenses.from_config({**config.defense.to_dict(), "name": defense})
+  with pytest.raises(ValueError, match="want <defense>.*'pgd_at'.*'bounded_logit'"):
+    defenses_compare.parse_entry("pgd_at+bounded")
