@@ -1,12 +1,25 @@
-"""Output maps against logit regularization, with and without adversarial training.
+r"""Output maps against logit regularization, with and without adversarial training.
 
 Kanai et al. (IJCNN 2021) claim that the bounded logit function before softmax
 is comparable to logit regularization without adversarial training, and better
 than it and than TRADES with adversarial training; and that tanh, bounded too,
 does not help. One table on mnist5k (small CNN, eps 0.1, the default budget):
 
-  python -m experiments.defenses_compare --config=experiments/configs/bounded_logits.py \\
+  python -m experiments.defenses_compare --config=experiments/configs/bounded_logits.py \
       --workdir=runs/bounded_logits
+  # logit squeezing without adversarial training (the table's logit_squeeze is with PGD-AT):
+  python -m experiments.train --config=experiments/configs/bounded_logits.py \
+      --config.defense.name=logit_squeeze --config.defense.steps=0 --workdir=runs/squeeze
+
+Measured (seed 0, 5 epochs; clean / PGD-20 / FGSM on the 1,000 test images, %):
+  standard 95.1 / 45.4 / 61.3; +tanh 94.8 / 59.3 / 70.3; +bounded_logit 96.1 / 51.3 / 65.8;
+  logit squeezing (no AT) 96.8 / 45.2 / 63.0.
+  PGD-AT 96.3 / 87.6 / 89.1; +tanh 95.4 / 87.1 / 88.6; +bounded_logit 82.9 / 73.5 / 74.7
+  (15 epochs: 94.2 / 86.9 / 89.1); PGD-AT + squeezing 96.4 / 87.5 / 88.5; TRADES 96.1 / 89.1 / 89.9.
+The bounded logit function keeps the logits within 1.19 of each other (at most
+27% softmax confidence over 10 classes), so adversarial training with it learns
+more slowly. PGD-20 on cross-entropy favours saturating heads (tanh), which is
+why these models are also evaluated with AutoAttack (`experiments.evaluate`).
 """
 
 import ml_collections

@@ -71,8 +71,8 @@ class Evaluator:
     for i, (x, y) in enumerate(tqdm(batches, total=total, disable=not progress,
                                     desc="eval", leave=False)):
       n = len(y)
-      pad = self.batch_size - n
-      if pad:  # pad to the compiled batch shape; padded rows are dropped below
+      pad = padded_size(n, self.batch_size) - n
+      if pad:  # pad to a compiled batch shape; padded rows are dropped below
         x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
         y = np.concatenate([y, np.zeros((pad,), y.dtype)])
       batch_key = jax.random.fold_in(key, i)
@@ -86,6 +86,14 @@ class Evaluator:
     correct = self.correct(variables, images, labels, key=key, progress=progress)
     return {name: c.mean(-1).tolist() if self.stacked else float(c.mean())
             for name, c in correct.items()}
+
+
+def padded_size(n: int, batch_size: int) -> int:
+  """The compiled batch shape for n examples: the next power of two >= n, at most
+  batch_size. Padding a few survivors of an ensemble to a full batch would make
+  every later attack cost as much as the first; powers of two bound the number
+  of compiled shapes per attack to log2(batch_size) + 1."""
+  return min(batch_size, 1 << max(n - 1, 0).bit_length())
 
 
 def stack_variables(variables: Sequence[Any]) -> Any:

@@ -8,6 +8,7 @@ import pytest
 
 from jaxrobust import attacks, data, train
 from jaxrobust.eval import EnsembleEvaluator, Evaluator, evaluate_models, stack_variables
+from jaxrobust.eval.evaluator import padded_size
 
 EPS = 0.1
 
@@ -45,6 +46,26 @@ def test_ensemble_is_the_sequential_worst_case_on_robust_points(two_models):
   # PGD ran only on the survivors: the points it broke were robust to FGSM.
   broken_by_pgd = out["after"]["fgsm"] & ~out["robust"]
   assert broken_by_pgd.sum() > 0
+
+
+def test_short_batches_pad_to_a_power_of_two_not_a_full_batch(two_models):
+  # An ensemble's later attacks see only the survivors; padding them to the full
+  # batch would cost as much as attacking every point.
+  assert [padded_size(n, 64) for n in (1, 3, 22, 33, 64)] == [1, 4, 32, 64, 64]
+  runs, apply_fn, images, labels = two_models
+  traced = []
+
+  def recording_apply(variables, x):
+    traced.append(x.shape[0])
+    return apply_fn(variables, x)
+
+  fgsm = {"fgsm": attacks.FGSM(eps=EPS)}
+  full = Evaluator(recording_apply, fgsm, 64).correct(
+      runs[0].variables, images, labels, key=jax.random.key(0))["fgsm"]
+  assert set(traced) == {64, 22 + 10}  # 150 = 64 + 64 + 22 -> batches of 64, 64, 32
+  few = Evaluator(apply_fn, fgsm, 64).correct(
+      runs[0].variables, images[:5], labels[:5], key=jax.random.key(0))["fgsm"]
+  np.testing.assert_array_equal(few, full[:5])  # padding never changes a result
 
 
 def test_stacked_models_equal_separate_evaluations(two_models):
