@@ -12,6 +12,20 @@ jax.config.update("jax_compilation_cache_dir", os.environ.get(
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+  """Drops each test module's compiled programs when the module ends.
+
+  One xdist worker runs hundreds of modules, and every XLA CPU executable
+  holds memory maps until it is freed (this machine allows 65,530 per
+  process). A CI run once lost a worker to a segfault inside a tiny
+  model.init late in the run; exhausted maps are the suspected cause. The
+  persistent cache keeps recompiling cheap.
+  """
+  yield
+  jax.clear_caches()
+
+
 @pytest.fixture(scope="session")
 def mnist_model(tmp_path_factory):
   """A small CNN trained (standard, 3 epochs, ~15 s) on mnist5k: 96.4% clean.
