@@ -14,14 +14,7 @@ import jax
 
 def median_seconds(fn: Callable[[], Any], repeats: int = 10, warmup: int = 2) -> float:
   """Median wall time of fn() (which must return JAX arrays), after warm-up."""
-  for _ in range(warmup):
-    jax.block_until_ready(fn())
-  times = []
-  for _ in range(repeats):
-    tic = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - tic)
-  return statistics.median(times)
+  return interleaved_median_seconds({"fn": fn}, repeats, warmup)["fn"]
 
 
 def interleaved_median_seconds(fns: dict[str, Callable[[], Any]], repeats: int = 10,
