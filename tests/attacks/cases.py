@@ -27,9 +27,6 @@ class Case:
     passes the deterministic model as `lambda x, key: logits_fn(x)`.
   min_drop: accuracy drop (absolute) the attack must cause on the trained model.
   bad_fields: ((field, bad value), ...) that must raise a ValueError naming the field.
-  sweep_atol: agreement of a vmapped eps sweep with single calls. vmap may
-    reorder float reductions (norms, means); iterated steps amplify the ulp-level
-    differences, so attacks with normalised momentum need more than 1e-5.
   """
   attack: Any
   norm: Optional[str] = "linf"
@@ -38,4 +35,3 @@ class Case:
   randomized_model: bool = False
   min_drop: float = 0.3
   bad_fields: tuple = ()
-  sweep_atol: float = 1e-5

@@ -4,12 +4,6 @@ with EOT on a randomized model (the suite passes `lambda x, key: logits_fn(x)`).
 
 Both take `y` as the true label (APGD-T picks its targets itself), so neither
 has a `targeted=True` mode. Budgets are small; min_drop set from measurements.
-
-sweep_atol of the L2 case: vmap reorders the float reductions of the L2 norms
-(ulp-level), and APGD's per-example decisions (loss > best, rises counted at
-checkpoints, halving) turn a tie-level difference into a different trajectory
-for that example: measured, 564 coordinates (fewer than one example's 784)
-differ, by at most 2.1e-3.
 """
 
 from jaxrobust.attacks.apgd import APGD, APGDT
@@ -24,7 +18,7 @@ _BAD = (("rho", 1.5), ("momentum", -0.1), ("n_restarts", 0))
 CASES = {
     "apgd_ce_linf": Case(APGD(eps=EPS["linf"], steps=10), targeted=False, bad_fields=_BAD),
     "apgd_dlr_l2": Case(APGD(eps=EPS["l2"], steps=10, norm="l2", loss="dlr"), "l2",
-                        targeted=False, bad_fields=_BAD, sweep_atol=5e-3),
+                        targeted=False, bad_fields=_BAD),
     "apgdt_linf": Case(APGDT(eps=EPS["linf"], steps=10, n_target_classes=3), targeted=False,
                        bad_fields=_BAD + (("n_target_classes", 0),)),
     "apgd_ce_l1": Case(APGD(eps=EPS["l1"], steps=10, norm="l1"), "l1", targeted=False,

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from jaxrobust import attacks
+from tests import numerics
 from tests.attacks.cases import EPS, Case
 
 
@@ -89,10 +90,16 @@ def test_same_key_same_output_and_jit_agrees(case, mnist_model):
   # x and y are arguments, not closed-over constants: XLA would constant-fold the
   # clean pass with other rounding, and sign steps flip on near-zero gradients.
   run = lambda a, x, y, key: a(model, x, y, key=key)
-  first = run(case.attack, x[:32], y[:32], jax.random.key(3))
-  np.testing.assert_array_equal(first, run(case.attack, x[:32], y[:32], jax.random.key(3)))
-  jitted = jax.jit(run)(case.attack, x[:32], y[:32], jax.random.key(3))
-  np.testing.assert_allclose(jitted, first, atol=1e-5)
+  # One program, the same inputs: bit-identical.
+  jitted = jax.jit(run)
+  first = jitted(case.attack, x[:32], y[:32], jax.random.key(3))
+  np.testing.assert_array_equal(first, jitted(case.attack, x[:32], y[:32], jax.random.key(3)))
+  # jit and eager are two programs that round differently: compared in float64.
+  with jax.enable_x64(True):
+    x64 = numerics.to64(x[:32])
+    eager = run(case.attack, x64, y[:32], jax.random.key(3))
+    numerics.assert_agree(jax.jit(run)(case.attack, x64, y[:32], jax.random.key(3)), eager,
+                          logits_fn, y[:32])
 
 
 def test_lowers_accuracy_of_a_trained_model(case, mnist_model):
@@ -121,18 +128,22 @@ def test_targeted_mode_reaches_the_target(case, mnist_model):
 
 
 def test_sweep_over_eps_by_vmap_matches_single_calls(case, mnist_model):
+  """The vmapped sweep and single calls are two programs: compared in float64
+  (tests/numerics.py)."""
   _bounded(case)
   logits_fn, x, y, _ = mnist_model
   model = _model(case, logits_fn)
   radii = [0.0, EPS[case.norm] / 2, EPS[case.norm]]
-  swept = attacks.sweep(case.attack, model, x[:16], y[:16], eps=radii, key=jax.random.key(1))
-  assert swept.shape == (3,) + x[:16].shape
-  stacked = attacks.stack_eps(case.attack, radii)
-  for i, r in enumerate(radii):
-    single_attack = jax.tree.map(lambda leaf: leaf[i], stacked)
-    single = single_attack(model, x[:16], y[:16], key=jax.random.key(1))
-    np.testing.assert_allclose(swept[i], single, atol=case.sweep_atol)
-    assert float(attacks.perturbation_norm(swept[i] - x[:16], case.norm).max()) <= _bound(r)
+  with jax.enable_x64(True):
+    x64 = numerics.to64(x[:16])
+    swept = attacks.sweep(case.attack, model, x64, y[:16], eps=radii, key=jax.random.key(1))
+    assert swept.shape == (3,) + x64.shape and swept.dtype == x64.dtype
+    stacked = attacks.stack_eps(case.attack, radii)
+    for i, r in enumerate(radii):
+      assert float(attacks.perturbation_norm(swept[i] - x64, case.norm).max()) <= _bound(r)
+      single_attack = jax.tree.map(lambda leaf: leaf[i], stacked)
+      single = single_attack(model, x64, y[:16], key=jax.random.key(1))
+      numerics.assert_agree(swept[i], single, logits_fn, y[:16])
 
 
 def test_bad_hyperparameters_raise(case, mnist_model):

@@ -5,10 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrobust.attacks import _core
 from jaxrobust.attacks.cw import CW, margin_objective, succeeded, update_constant
 from jaxrobust.attacks.deepfool import DeepFool
 from jaxrobust.attacks.ead import EAD, shrink
+from tests import numerics
 
 
 def _linear(classes, dim=64, seed=0, batch=8):
@@ -311,7 +311,9 @@ def test_unknown_decision_rule_lists_the_choices():
 def test_stacked_attacks_vmap_over_their_numeric_fields(low, high):
   logits_fn, _, x, y = _linear(classes=3)
   stacked = jax.tree.map(lambda *v: jnp.stack(v), low, high)
-  swept = jax.jit(jax.vmap(lambda a: a(logits_fn, x, y)))(stacked)
-  for i, attack in enumerate((low, high)):
-    np.testing.assert_allclose(swept[i], attack(logits_fn, x, y), atol=1e-5)
-  assert _l2(swept[1] - x).mean() > _l2(swept[0] - x).mean()
+  with jax.enable_x64(True):  # two programs: compared in float64 (tests/numerics.py)
+    x64 = numerics.to64(x)
+    swept = jax.jit(jax.vmap(lambda a: a(logits_fn, x64, y)))(stacked)
+    for i, attack in enumerate((low, high)):
+      numerics.assert_agree(swept[i], attack(logits_fn, x64, y), logits_fn, y)
+  assert _l2(swept[1] - x64).mean() > _l2(swept[0] - x64).mean()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jaxrobust import attacks
+from tests import numerics
 
 
 def test_robust_accuracy_curve_starts_at_clean_accuracy_and_falls(mnist_model):
@@ -57,7 +58,10 @@ def test_target_helpers():
 def test_sweep_compiles_as_one_program_under_jit(mnist_model):
   logits_fn, x, y, _ = mnist_model
   pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
-  run = jax.jit(lambda x, y, key: attacks.sweep(pgd, logits_fn, x, y, eps=[0.05, 0.1], key=key))
-  swept = run(x[:8], y[:8], jax.random.key(0))
-  np.testing.assert_allclose(swept, attacks.sweep(pgd, logits_fn, x[:8], y[:8], eps=[0.05, 0.1],
-                                                  key=jax.random.key(0)), atol=1e-5)
+  with jax.enable_x64(True):  # jit and eager: compared in float64 (tests/numerics.py)
+    x64 = numerics.to64(x[:8])
+    run = jax.jit(lambda x, y, key: attacks.sweep(pgd, logits_fn, x, y, eps=[0.05, 0.1], key=key))
+    swept = run(x64, y[:8], jax.random.key(0))
+    eager = attacks.sweep(pgd, logits_fn, x64, y[:8], eps=[0.05, 0.1], key=jax.random.key(0))
+    for i in range(2):
+      numerics.assert_agree(swept[i], eager[i], logits_fn, y[:8])

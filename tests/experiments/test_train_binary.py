@@ -16,7 +16,6 @@ import time
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
-import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = "experiments/configs/tiny.py"
@@ -47,7 +46,6 @@ def _epochs_logged(workdir):
     return [json.loads(line)["epoch"] for line in f]
 
 
-@pytest.mark.slow
 def test_binary_reports_and_a_sigkilled_run_resumes_bit_identically(tmp_path):
   reference = tmp_path / "reference"
   done = _run(reference, *RESUME_FLAGS)

@@ -28,9 +28,13 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torchattacks  # noqa: E402
+import pytest  # noqa: E402
 
 from jaxrobust.attacks.fab import FAB, FABT  # noqa: E402
 from tests.peers.torch_models import nchw_to_nhwc, nhwc_to_nchw  # noqa: E402
+
+# Reference budgets (9 targets x 100 iterations on ~400 robust points): the slow tier.
+pytestmark = pytest.mark.slow
 
 LINF = 0.1
 STEPS = 100  # AutoAttack's budget

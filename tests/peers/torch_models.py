@@ -24,13 +24,15 @@ from torch import nn
 
 
 def nhwc_to_nchw(x) -> torch.Tensor:
-  """[batch, h, w, c] array (JAX or numpy) -> float32 torch tensor [batch, c, h, w]."""
-  return torch.from_numpy(np.array(x, np.float32).transpose(0, 3, 1, 2).copy())
+  """[batch, h, w, c] array (JAX or numpy) -> torch tensor [batch, c, h, w]: float64 stays
+  float64 (the float64 parity checks), anything else becomes float32."""
+  dtype = np.float64 if np.asarray(x).dtype == np.float64 else np.float32
+  return torch.from_numpy(np.array(x, dtype).transpose(0, 3, 1, 2).copy())
 
 
 def nchw_to_nhwc(x: torch.Tensor) -> np.ndarray:
-  """torch tensor [batch, c, h, w] -> numpy float32 [batch, h, w, c]."""
-  return x.detach().cpu().numpy().transpose(0, 2, 3, 1).astype(np.float32)
+  """torch tensor [batch, c, h, w] -> numpy [batch, h, w, c] of the same dtype."""
+  return x.detach().cpu().numpy().transpose(0, 2, 3, 1)
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
