@@ -151,7 +151,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
       "optimizer": config.optimizer.name, "seed": config.seed, "plan": p}))
   checkpoints = Checkpointer(workdir, fingerprint)
   log = MetricsLog(workdir)
-  start = checkpoints.latest_epoch() or 0
+  start = checkpoints.newest_intact_epoch() or 0
   if start:
     state, _ = checkpoints.restore(start, state)
   log.truncate(start)

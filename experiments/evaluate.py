@@ -18,6 +18,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
+from jaxrobust import train
 
 
 def define_flags() -> None:
@@ -39,7 +40,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  pipeline.evaluate_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.output_dir, FLAGS.epoch)
+  try:
+    pipeline.evaluate_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.output_dir, FLAGS.epoch)
+  except (train.CheckpointDamagedError, train.CheckpointMismatchError) as e:
+    raise SystemExit(f"experiments.evaluate: {e}") from e  # one line, exit status 1
 
 
 if __name__ == "__main__":

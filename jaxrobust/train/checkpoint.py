@@ -3,19 +3,56 @@
 Each checkpoint holds the `TrainState` and a JSON `meta` record with the epoch
 and a fingerprint of the model and data. Restoring into a run whose
 fingerprint differs raises instead of loading foreign weights.
+
+Integrity: orbax makes a save atomic (a temporary directory renamed when
+complete) but does not verify what it reads back, so a checkpoint damaged on
+disk later restores garbage. Each save therefore writes `sha256.json` into its
+checkpoint directory: the SHA-256 of every file orbax wrote. `verify` checks
+it; resuming uses the newest checkpoint that verifies and moves damaged ones to
+`<workdir>/damaged_checkpoints/`. A checkpoint without the manifest (a kill
+between orbax's rename and the manifest, or an older jaxrobust) is complete by
+orbax's rename and is used unverified, with a warning.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from typing import Any
+import shutil
+from typing import Any, Callable
 
 import jax
 import orbax.checkpoint as ocp
 
+MANIFEST = "sha256.json"
+
 
 class CheckpointMismatchError(ValueError):
   """The workdir holds checkpoints of a different model or dataset."""
+
+
+class CheckpointDamagedError(ValueError):
+  """A checkpoint's files do not match the checksums written with it."""
+
+
+def _digest(path: str) -> str:
+  h = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      h.update(block)
+  return h.hexdigest()
+
+
+def _files(directory: str) -> list[str]:
+  """Paths of the files under directory, relative to it, sorted; the manifest excluded."""
+  out = []
+  for root, _, names in os.walk(directory):
+    for name in names:
+      rel = os.path.relpath(os.path.join(root, name), directory)
+      if rel != MANIFEST:
+        out.append(rel)
+  return sorted(out)
 
 
 class Checkpointer:
@@ -41,17 +78,88 @@ class Checkpointer:
     """Epochs of the complete checkpoints kept, ascending."""
     return sorted(self._manager.all_steps())
 
+  def directory(self, epoch: int) -> str:
+    return os.path.join(str(self._manager.directory), str(epoch))
+
   def save(self, epoch: int, state: Any, extra: dict[str, Any] | None = None) -> None:
+    """Saves (synchronously), then writes the checkpoint's checksum manifest."""
     meta = {"epoch": epoch, "fingerprint": self.fingerprint, **(extra or {})}
     self._manager.save(epoch, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+    self._manager.wait_until_finished()
+    directory = self.directory(epoch)
+    manifest = {rel: _digest(os.path.join(directory, rel)) for rel in _files(directory)}
+    tmp = os.path.join(directory, MANIFEST + ".tmp")
+    with open(tmp, "w") as f:
+      json.dump(manifest, f, indent=0)
+    os.replace(tmp, os.path.join(directory, MANIFEST))
+
+  def verify(self, epoch: int) -> list[str] | None:
+    """The problems of the checkpoint of `epoch` ([] if intact), None if it has no manifest."""
+    directory = self.directory(epoch)
+    try:
+      with open(os.path.join(directory, MANIFEST)) as f:
+        manifest = json.load(f)
+    except FileNotFoundError:
+      return None
+    except (OSError, ValueError) as e:
+      return [f"unreadable {MANIFEST} ({e})"]
+    problems = []
+    for rel, expected in sorted(manifest.items()):
+      path = os.path.join(directory, rel)
+      if not os.path.isfile(path):
+        problems.append(f"{rel} is missing")
+      elif _digest(path) != expected:
+        problems.append(f"{rel} does not match its checksum")
+    return problems
+
+  def check_intact(self, epoch: int) -> None:
+    """Raises CheckpointDamagedError naming the damaged files of the checkpoint of `epoch`."""
+    problems = self.verify(epoch)
+    if problems:
+      intact = [e for e in self.epochs() if e != epoch and not self.verify(e)]
+      raise CheckpointDamagedError(
+          f"the checkpoint of epoch {epoch} in {self.directory(epoch)} is damaged: "
+          f"{'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''}. "
+          f"Intact epochs: {intact or 'none'}.")
+
+  def newest_intact_epoch(self, report: Callable[[str], None] = print) -> int | None:
+    """The newest epoch whose checkpoint verifies (None if none).
+
+    Newer damaged checkpoints are moved to `<workdir>/damaged_checkpoints/` (so
+    that the epoch can be saved again) and reported by name.
+    """
+    for epoch in reversed(self.epochs()):
+      problems = self.verify(epoch)
+      if problems is None:
+        report(f"warning: the checkpoint of epoch {epoch} has no {MANIFEST} "
+               "(written by an older jaxrobust, or killed right after saving): used unverified.")
+        return epoch
+      if not problems:
+        return epoch
+      quarantine = os.path.join(os.path.dirname(str(self._manager.directory)),
+                                "damaged_checkpoints", str(epoch))
+      suffix = 1
+      while os.path.exists(quarantine + (f".{suffix}" if suffix > 1 else "")):
+        suffix += 1
+      quarantine += f".{suffix}" if suffix > 1 else ""
+      os.makedirs(os.path.dirname(quarantine), exist_ok=True)
+      shutil.move(self.directory(epoch), quarantine)
+      self._manager.reload()
+      report(f"warning: the checkpoint of epoch {epoch} is damaged ({'; '.join(problems[:3])}); "
+             f"moved to {quarantine}, resuming from an older one.")
+    return None
 
   def restore_meta(self, epoch: int) -> dict[str, Any]:
     return self._manager.restore(
         epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
 
   def restore(self, epoch: int, like: Any) -> tuple[Any, dict[str, Any]]:
-    """Restores the state saved at `epoch` into the structure/shardings of `like`."""
+    """Restores the state saved at `epoch` into the structure/shardings of `like`.
+
+    Raises CheckpointDamagedError if its files fail their checksums.
+    """
+    self.check_intact(epoch)
     meta = self.restore_meta(epoch)
     if meta.get("fingerprint") != self.fingerprint:
       raise CheckpointMismatchError(

@@ -36,6 +36,10 @@ from jaxrobust.train.step import make_train_step
 _INIT, _DATA, _STEP, _EVAL, _MONITOR = range(5)
 
 
+class TrainingDivergedError(RuntimeError):
+  """A non-finite loss or gradient norm: the run stopped, its last checkpoint is finite."""
+
+
 @dataclasses.dataclass
 class FitResult:
   """What `fit` returns: the trained state and what is needed to use it."""
@@ -126,6 +130,19 @@ def _sharpness_aware(config: ml_collections.ConfigDict) -> str | None:
   return sam.get("kind", "sam") if sam is not None and sam.get("rho", 0.0) > 0 else None
 
 
+def _stop_diverged(config, workdir, epoch, step, sums, checkpoints) -> None:
+  """Raises TrainingDivergedError; nothing of the diverged epoch is saved or logged."""
+  checkpoints.wait()
+  checkpoints.close()
+  bad = sorted(k for k, v in sums.items() if not bool(jnp.isfinite(v)))
+  kept = checkpoints.epochs()
+  raise TrainingDivergedError(
+      f"training diverged in epoch {epoch}: {', '.join(bad)} not finite from step {step} "
+      f"(learning rate {config.optimizer.learning_rate}). Nothing of epoch {epoch} was saved; "
+      + (f"the newest checkpoint, epoch {kept[-1]} in {workdir}, is finite."
+         if kept else "no checkpoint was written."))
+
+
 def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   """Trains as the config says, resuming from the newest checkpoint in workdir."""
   _check(config)
@@ -149,7 +166,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
                                      jax.random.fold_in(key, _INIT)))
   checkpoints = Checkpointer(workdir, fingerprint(config, info))
   log = MetricsLog(workdir)
-  start = checkpoints.latest_epoch() or 0
+  start = checkpoints.newest_intact_epoch(report=tqdm.write) or 0
   if start:
     state, _ = checkpoints.restore(start, state)
   log.truncate(start)
@@ -166,7 +183,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
 
   for epoch in range(start + 1, config.epochs + 1):
     tic = time.perf_counter()
-    sums = None
+    sums, first_bad = None, jnp.asarray(-1)
     batches = data.epoch_batches(train_ds.images, train_ds.labels,
                                  config.batch_size, key=data_key, epoch=epoch)
     bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}",
@@ -176,6 +193,11 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
       state, metrics = train_step(state, shard_batch(mesh, x, y),
                                   jax.random.fold_in(step_key, step))
       sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
+      # On device, no sync per step: the first step whose loss or gradient is not finite.
+      finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(metrics["grad_norm"])
+      first_bad = jnp.where((first_bad < 0) & ~finite, step, first_bad)
+    if int(first_bad) >= 0:
+      _stop_diverged(config, workdir, epoch, int(first_bad), sums, checkpoints)
     record = {"epoch": epoch, "step": int(state.step)}
     record.update({f"train_{k}": float(v) / steps_per_epoch for k, v in sums.items()})
     record["train_time_s"] = time.perf_counter() - tic

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
 
+def _json_safe(value):
+  """Non-finite floats as null: JSON has no NaN or Infinity."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  if isinstance(value, dict):
+    return {k: _json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_safe(v) for v in value]
+  return value
+
+
 class MetricsLog:
-  """Appends JSON records to `<workdir>/metrics.jsonl`.
+  """Appends JSON records to `<workdir>/metrics.jsonl` (strict JSON: a
+  non-finite float is written as null).
 
   On resume from epoch e, `truncate(e)` drops records of later epochs (written
   by the killed run after its last checkpoint), so every epoch appears once.
@@ -34,9 +47,9 @@ class MetricsLog:
     keep = [r for r in self.records() if r.get("epoch", 0) <= last_epoch]
     tmp = self.path + ".tmp"
     with open(tmp, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in keep)
+      f.writelines(json.dumps(_json_safe(r), allow_nan=False) + "\n" for r in keep)
     os.replace(tmp, self.path)
 
   def write(self, record: dict[str, Any]) -> None:
     with open(self.path, "a") as f:
-      f.write(json.dumps(record) + "\n")
+      f.write(json.dumps(_json_safe(record), allow_nan=False) + "\n")

@@ -59,6 +59,7 @@ def load_trained(workdir: str, epoch: int | None = None,
     elif epoch not in epochs:
       raise ValueError(f"{workdir!r} has no checkpoint of epoch {epoch}; "
                        f"saved epochs: {epochs}.")
+    reader.check_intact(epoch)  # before reading anything of it
     meta = reader.restore_meta(epoch)
     if "config" not in meta:
       raise ValueError(f"the checkpoint of epoch {epoch} in {workdir!r} carries no "

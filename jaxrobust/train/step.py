@@ -22,7 +22,8 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
   """Returns train_step(state, (images, labels), key) -> (state, metrics).
 
   The caller jits it (once) and derives `key` per step by fold_in(key, step),
-  so a resumed run replays the same randomness. metrics are batch means.
+  so a resumed run replays the same randomness. metrics are batch means, and
+  `grad_norm` the global L2 norm of the batch gradient.
 
   A defense with `perturbs_weights` (AWP) is trained at weights w + v: the step
   takes x_adv = defense.adversarial_inputs at w, v = defense.weight_perturbation
@@ -81,7 +82,8 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
       params = prox(params, state.step)
     state = TrainState(step=state.step + 1, params=params,
                        model_state=model_state, opt_state=opt_state)
-    return state, {"loss": loss, **metrics}
+    # The loop stops the run on a non-finite loss or gradient norm (divergence).
+    return state, {"loss": loss, "grad_norm": optax.tree.norm(grads), **metrics}
 
   return train_step
 
