@@ -28,9 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# float64 rounding (1.1e-16) amplified by ten normalised steps: measured <= 2e-15
-# over the conformance suite where no decision branches.
-ATOL64 = 1e-9
+# float64 rounding (1.1e-16) amplified by continuous but ill-conditioned steps:
+# measured <= 2e-15 over the conformance suite where no decision branches, and
+# 1.6e-9 for CW after 30 Adam steps in its tanh change of variables, whose
+# inverse (atanh) amplifies rounding by ~5e5 near the box's edges. A wrong step,
+# radius or key moves an example by at least one step (>= 1e-2 here).
+ATOL64 = 1e-6
 
 
 def to64(x) -> jax.Array:

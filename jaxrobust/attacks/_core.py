@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax.projections as projections
 
+from jaxrobust import _checks
+
 NORMS = ("linf", "l2", "l1")
 BOX = (0.0, 1.0)  # inputs live in pixel space (DESIGN.md)
 
@@ -29,11 +31,11 @@ def check_choice(kind: str, value: str, choices) -> None:
 
 
 def check_nonnegative(name: str, value) -> None:
-  """Raises for a concrete negative or non-finite value; tracers pass (checked by the caller)."""
-  if _is_concrete(value):
-    arr = np.asarray(value)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-      raise ValueError(f"{name} must be finite and >= 0, got {value}.")
+  """Raises for a concrete negative or non-finite value; tracers (and jax's pytree
+  placeholders) pass: traced values are the caller's to check."""
+  arr = _checks.concrete_value(value)
+  if arr is not None and (not np.all(np.isfinite(arr)) or np.any(arr < 0)):
+    raise ValueError(f"{name} must be finite and >= 0, got {value}.")
 
 
 def check_at_least(name: str, value: int, minimum: int) -> None:

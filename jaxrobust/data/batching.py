@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrobust import _checks
+
 
 def epoch_permutation(key: jax.Array, epoch: int, n: int) -> np.ndarray:
   """The example order of `epoch`: a function of (key, epoch) only.
@@ -19,6 +21,9 @@ def epoch_permutation(key: jax.Array, epoch: int, n: int) -> np.ndarray:
 
 
 def num_batches(n: int, batch_size: int, drop_remainder: bool = True) -> int:
+  """Batches of `batch_size` in n examples (the last short one counted unless dropped)."""
+  _checks.check_positive_int("n", n, minimum=0)
+  _checks.check_positive_int("batch_size", batch_size)
   return n // batch_size if drop_remainder else -(-n // batch_size)
 
 
@@ -31,6 +36,9 @@ def epoch_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
   if len(images) != len(labels):
     raise ValueError(
         f"images and labels differ in length: {len(images)} vs {len(labels)}.")
+  if drop_remainder and batch_size > len(labels):
+    raise ValueError(f"batch_size={batch_size} exceeds the {len(labels)} examples: the epoch "
+                     "would be empty (drop_remainder drops the short batch).")
   order = epoch_permutation(key, epoch, len(labels))
   for i in range(num_batches(len(labels), batch_size, drop_remainder)):
     idx = order[i * batch_size:(i + 1) * batch_size]
@@ -45,5 +53,19 @@ def sequential_batches(images: np.ndarray, labels: np.ndarray,
 
 
 def to_float(images: jax.Array) -> jax.Array:
-  """uint8 [..., h, w, c] in 0..255 -> float32 in [0, 1] (the model input space)."""
-  return jnp.asarray(images, jnp.float32) / 255.0
+  """Images in the model input space, float32 in [0, 1]: uint8 in 0..255 is divided
+  by 255; float images must already lie in [0, 1] (checked when concrete) and are
+  only cast. Other integer types raise (their scale is not known)."""
+  dtype = np.asarray(images).dtype if not hasattr(images, "dtype") else images.dtype
+  if dtype == np.uint8:
+    return jnp.asarray(images, jnp.float32) / 255.0
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"images must be uint8 (0..255) or floating point in [0, 1], got {dtype}.")
+  arr = _checks.concrete_value(images)
+  if arr is not None and arr.size:
+    if np.isnan(arr).any():
+      raise ValueError("float images contain NaN.")
+    if arr.min() < 0 or arr.max() > 1:
+      raise ValueError(f"float images must lie in [0, 1], got values in [{arr.min()}, "
+                       f"{arr.max()}]; uint8 images are scaled by 1/255.")
+  return jnp.asarray(images, jnp.float32)

@@ -6,6 +6,8 @@ from typing import Callable, Protocol
 
 import jax
 
+from jaxrobust import _checks
+
 LogitsFn = Callable[[jax.Array], jax.Array]
 
 
@@ -31,3 +33,9 @@ class Defense(Protocol):
 def accuracy(logits: jax.Array, y: jax.Array) -> jax.Array:
   """Per-example 0/1 correctness, [batch] float32."""
   return (logits.argmax(-1) == y).astype(jax.numpy.float32)
+
+
+def check_nonnegative_fields(defense, names) -> None:
+  """Each named numeric field, when concrete, is finite and >= 0 (for `__post_init__`)."""
+  for name in names:
+    _checks.check_number(f"{type(defense).__name__}.{name}", getattr(defense, name), low=0)

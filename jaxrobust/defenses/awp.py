@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.defenses._base import accuracy
+from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
 from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.trades import TRADES
 from jaxrobust.losses import cross_entropy
@@ -70,6 +70,7 @@ class AWP:
   def __post_init__(self):
     _core.check_choice("AWP base defense", self.awp_base, BASES)
     _core.check_nonnegative("gamma", self.gamma)
+    check_nonnegative_fields(self, ("beta",))
 
   @property
   def base(self):

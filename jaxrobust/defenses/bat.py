@@ -14,7 +14,7 @@ from flax import struct
 from jaxrobust.attacks import _core
 from jaxrobust.attacks.pgd import PGD
 from jaxrobust.attacks.tpgd import TPGD
-from jaxrobust.defenses._base import accuracy
+from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
 from jaxrobust.losses import cross_entropy, kl_divergence
 
 INNER = ("kl", "ce")
@@ -45,6 +45,7 @@ class BAT:
   def __post_init__(self):
     _core.check_at_least("bridges", self.bridges, 1)
     _core.check_choice("BAT inner attack", self.inner, INNER)
+    check_nonnegative_fields(self, ("beta",))
 
   @property
   def attack(self):

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks.pgd import PGD
-from jaxrobust.defenses._base import accuracy
+from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
 from jaxrobust.losses import kl_divergence
 
 _TINY = 1e-12  # keeps log(1 - p) finite when p rounds to 1
@@ -43,6 +43,9 @@ class MART:
   step_size: float = 0.01
   beta: float = 6.0
   steps: int = struct.field(pytree_node=False, default=10)
+
+  def __post_init__(self):
+    check_nonnegative_fields(self, ("eps", "step_size", "beta"))
 
   @property
   def attack(self) -> PGD:

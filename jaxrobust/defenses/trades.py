@@ -11,7 +11,7 @@ import jax
 from flax import struct
 
 from jaxrobust.attacks.tpgd import TPGD
-from jaxrobust.defenses._base import accuracy
+from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
 from jaxrobust.losses import cross_entropy, kl_divergence
 
 
@@ -32,6 +32,9 @@ class TRADES:
   step_size: float = 0.01
   beta: float = 6.0
   steps: int = struct.field(pytree_node=False, default=10)
+
+  def __post_init__(self):
+    check_nonnegative_fields(self, ("eps", "step_size", "beta"))
 
   @property
   def attack(self) -> TPGD:

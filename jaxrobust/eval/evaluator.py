@@ -6,9 +6,11 @@ import functools
 from typing import Any, Callable, Mapping, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from jaxrobust import _checks
 from jaxrobust.data import sequential_batches, to_float
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]  # (variables, x) -> logits
@@ -49,12 +51,25 @@ class Evaluator:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     self.batch_size = batch_size
     self.stacked = stacked
+    self._apply_fn = apply_fn
+    self._classes = {}  # input shape -> class count of the model
     self._steps = {}
     for name, attack in attacks.items():
       step = functools.partial(_correct, apply_fn, attack)
       if stacked:
         step = jax.vmap(step, in_axes=(0, None, None, None))
       self._steps[name] = jax.jit(step)
+
+  def _num_classes(self, variables, images) -> int:
+    """The model's class count, traced once per input shape (the shape of the first
+    batch as compiled, so no new shape is traced)."""
+    if images.shape[1:] not in self._classes:
+      one_model = jax.tree.map(lambda v: v[0], variables) if self.stacked else variables
+      first = padded_size(min(len(images), self.batch_size), self.batch_size)
+      self._classes[images.shape[1:]] = jax.eval_shape(
+          self._apply_fn, one_model,
+          jax.ShapeDtypeStruct((first,) + images.shape[1:], jnp.float32)).shape[-1]
+    return self._classes[images.shape[1:]]
 
   def correct(self, variables, images: np.ndarray, labels: np.ndarray, *,
               key: jax.Array, progress: bool = False) -> dict[str, np.ndarray]:
@@ -65,6 +80,11 @@ class Evaluator:
     Every batch gets its own key, fold_in(key, batch index): results do not
     depend on how many attacks are evaluated.
     """
+    _checks.check_same_length(images=images, labels=labels)
+    _checks.check_labels("labels", labels, batch=len(images))
+    if not len(labels):
+      raise ValueError("images and labels hold no examples: nothing to evaluate.")
+    _checks.check_labels("labels", np.asarray(labels), self._num_classes(variables, images))
     out = {name: [] for name in self._steps}
     batches = sequential_batches(images, labels, self.batch_size)
     total = -(-len(labels) // self.batch_size)

@@ -9,13 +9,23 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+
+from jaxrobust import _checks
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
+def _check(logits, labels, min_classes: int = 1, name: str = "labels") -> None:
+  """logits [batch, classes] and labels [batch] in [0, classes) (values when concrete)."""
+  _checks.check_logits("logits", logits, min_classes)
+  _checks.check_labels(name, labels, logits.shape[-1], logits.shape[0])
+
+
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """Softmax cross-entropy with integer labels, [batch]."""
+  _check(logits, labels)
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
@@ -33,6 +43,7 @@ def cw_margin(logits: jax.Array, labels: jax.Array) -> jax.Array:
   References: Carlini & Wagner, "Towards Evaluating the Robustness of Neural
   Networks", S&P 2017 (their f_6, before clipping at -kappa).
   """
+  _check(logits, labels, 2)
   true, other = _true_and_best_other(logits, labels)
   return other - true
 
@@ -46,8 +57,9 @@ def dlr(logits: jax.Array, labels: jax.Array) -> jax.Array:
   References: Croce & Hein, "Reliable evaluation of adversarial robustness with
   an ensemble of diverse parameter-free attacks", ICML 2020.
   """
-  if logits.shape[-1] < 3:
+  if np.ndim(logits) == 2 and logits.shape[-1] < 3:
     raise ValueError(f"dlr needs >= 3 classes, got {logits.shape[-1]}.")
+  _check(logits, labels, 3)
   top = jax.lax.top_k(logits, 3)[0]
   true, other = _true_and_best_other(logits, labels)
   return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
@@ -67,8 +79,10 @@ def dlr_targeted(logits: jax.Array, labels: jax.Array, target: jax.Array) -> jax
   References: Croce & Hein, "Reliable evaluation of adversarial robustness with
   an ensemble of diverse parameter-free attacks", ICML 2020 (Sec. 4, APGD-T).
   """
-  if logits.shape[-1] < 4:
+  if np.ndim(logits) == 2 and logits.shape[-1] < 4:
     raise ValueError(f"dlr_targeted needs >= 4 classes, got {logits.shape[-1]}.")
+  _check(logits, labels, 4)
+  _check(logits, target, 4, name="target")
   top = jax.lax.top_k(logits, 4)[0]
   true = jnp.take_along_axis(logits, labels[:, None], axis=-1)[:, 0]
   aimed = jnp.take_along_axis(logits, target[:, None], axis=-1)[:, 0]
@@ -81,6 +95,10 @@ def kl_divergence(reference_logits: jax.Array, logits: jax.Array) -> jax.Array:
   With the clean prediction as reference this is the TRADES attack objective
   (Zhang et al., ICML 2019).
   """
+  _checks.check_logits("reference_logits", reference_logits)
+  if np.shape(reference_logits) != np.shape(logits):
+    raise ValueError(f"reference_logits and logits must have one shape, got "
+                     f"{np.shape(reference_logits)} and {np.shape(logits)}.")
   log_p = jax.nn.log_softmax(reference_logits)
   log_q = jax.nn.log_softmax(logits)
   return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import time
 from typing import Any
@@ -130,11 +131,15 @@ def _sharpness_aware(config: ml_collections.ConfigDict) -> str | None:
   return sam.get("kind", "sam") if sam is not None and sam.get("rho", 0.0) > 0 else None
 
 
-def _stop_diverged(config, workdir, epoch, step, sums, checkpoints) -> None:
-  """Raises TrainingDivergedError; nothing of the diverged epoch is saved or logged."""
+def _stop_diverged(config, workdir, epoch, per_step, sums, checkpoints) -> None:
+  """Raises TrainingDivergedError; nothing of the diverged epoch is saved or logged.
+
+  per_step: (global step, loss, grad_norm) of the epoch's steps, to name the first bad one.
+  """
   checkpoints.wait()
   checkpoints.close()
-  bad = sorted(k for k, v in sums.items() if not bool(jnp.isfinite(v)))
+  step = next(s for s, *values in per_step if not all(math.isfinite(float(v)) for v in values))
+  bad = sorted(k for k, v in sums.items() if not math.isfinite(float(v)))
   kept = checkpoints.epochs()
   raise TrainingDivergedError(
       f"training diverged in epoch {epoch}: {', '.join(bad)} not finite from step {step} "
@@ -183,7 +188,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
 
   for epoch in range(start + 1, config.epochs + 1):
     tic = time.perf_counter()
-    sums, first_bad = None, jnp.asarray(-1)
+    sums, per_step = None, []
     batches = data.epoch_batches(train_ds.images, train_ds.labels,
                                  config.batch_size, key=data_key, epoch=epoch)
     bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}",
@@ -193,11 +198,9 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
       state, metrics = train_step(state, shard_batch(mesh, x, y),
                                   jax.random.fold_in(step_key, step))
       sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
-      # On device, no sync per step: the first step whose loss or gradient is not finite.
-      finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(metrics["grad_norm"])
-      first_bad = jnp.where((first_bad < 0) & ~finite, step, first_bad)
-    if int(first_bad) >= 0:
-      _stop_diverged(config, workdir, epoch, int(first_bad), sums, checkpoints)
+      per_step.append((step, metrics["loss"], metrics["grad_norm"]))  # device values, no sync
+    if not all(math.isfinite(float(sums[k])) for k in ("loss", "grad_norm")):
+      _stop_diverged(config, workdir, epoch, per_step, sums, checkpoints)
     record = {"epoch": epoch, "step": int(state.step)}
     record.update({f"train_{k}": float(v) / steps_per_epoch for k, v in sums.items()})
     record["train_time_s"] = time.perf_counter() - tic
