@@ -1,9 +1,10 @@
 """Agreement of two computations of the same attack, asserted the same way on any CPU.
 
 Two programs that compute the same function (a vmapped sweep and single calls,
-jit and eager, ours and a peer's) sum in different orders, and XLA's CPU kernels
-pick their instruction set at run time, so float32 results differ by ulps from
-one CPU to another. Attacks amplify those ulps by discrete decisions: a sign
+jit and eager, ours and a peer's) sum in different orders, and the same program
+rounds differently from one CPU to another (seen on an AVX-512 EPYC and on a
+Zen 2 EPYC, with --xla_cpu_max_isa changing nothing), so float32 results differ
+by ulps. Attacks amplify those ulps by discrete decisions: a sign
 step on a rounding-level gradient coordinate, APGD's per-example step halving
 and best-point updates (measured on APGD-DLR-L2 under vmap: 1-ulp differences
 from the third iterate on, then one example's halving decision flips at the

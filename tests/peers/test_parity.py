@@ -8,8 +8,8 @@ Both sides attack the same trained SmallCNN (Flax, and its exact torch twin from
   float64 on both sides (our model with x64 enabled, the twin in double):
   identical algorithms then agree to 1e-6 on every example but a rare one (see
   below), on any CPU. In float32 they cannot: XLA and torch (and XLA on two
-  CPUs: the CPU kernels dispatch on the instruction set at run time) sum in
-  different orders, and the attacks amplify rounding by discrete decisions:
+  CPUs) sum in different orders, and the attacks amplify rounding by discrete
+  decisions:
     - sign steps turn a rounding-level gradient coordinate into a full step
       (in float32, 43 of 200,704 coordinates of PGD-10 on this model);
     - DeepFool, clipped to [0, 1] at every step, creeps to the decision
