@@ -4,8 +4,8 @@ argument, its value and what is allowed.
 What is checked when: shapes and dtypes always (they are static, also under
 `jit`); values (label ranges, finiteness, signs) only when concrete, i.e.
 Python numbers, numpy arrays and jax arrays outside a trace. Under `jit` the
-value checks are skipped; `jax.experimental.checkify` covers those where a
-caller needs them inside a trace.
+value checks are skipped (a `jax.experimental.checkify` mode for them is not
+written yet).
 """
 
 from __future__ import annotations
