@@ -40,10 +40,10 @@ def check_number(name: str, value, *, low: float | None = None,
   if high is not None:
     bad |= arr > high
   if np.any(bad):
-    lo = "-inf" if low is None else f"{low}"
-    hi = "inf" if high is None else f"{high}"
-    interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{']' if high is not None else ')'}"
-    raise ValueError(f"{name} must be finite and in {interval}, got {value!r}.")
+    bounds = ([] if low is None else [f"{'>' if low_open else '>='} {low}"]) + (
+        [] if high is None else [f"<= {high}"])
+    raise ValueError(f"{name} must be finite{''.join(' and ' + b for b in bounds)}, "
+                     f"got {value!r}.")
 
 
 def check_labels(name: str, labels, num_classes: int | None = None,
@@ -79,6 +79,7 @@ def check_same_length(**arrays) -> None:
                      + ", ".join(f"{k} {v}" for k, v in lengths.items()) + ".")
 
 
-def check_positive_int(name: str, value, minimum: int = 1) -> None:
+def check_int_at_least(name: str, value, minimum: int) -> None:
+  """value is an integer (not a bool) >= minimum."""
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
     raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")

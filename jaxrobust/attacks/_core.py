@@ -33,14 +33,10 @@ def check_choice(kind: str, value: str, choices) -> None:
 def check_nonnegative(name: str, value) -> None:
   """Raises for a concrete negative or non-finite value; tracers (and jax's pytree
   placeholders) pass: traced values are the caller's to check."""
-  arr = _checks.concrete_value(value)
-  if arr is not None and (not np.all(np.isfinite(arr)) or np.any(arr < 0)):
-    raise ValueError(f"{name} must be finite and >= 0, got {value}.")
+  _checks.check_number(name, value, low=0)
 
 
-def check_at_least(name: str, value: int, minimum: int) -> None:
-  if not isinstance(value, (int, np.integer)) or value < minimum:
-    raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+check_at_least = _checks.check_int_at_least
 
 
 def check_static_fields(attack) -> None:

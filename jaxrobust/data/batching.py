@@ -22,8 +22,8 @@ def epoch_permutation(key: jax.Array, epoch: int, n: int) -> np.ndarray:
 
 def num_batches(n: int, batch_size: int, drop_remainder: bool = True) -> int:
   """Batches of `batch_size` in n examples (the last short one counted unless dropped)."""
-  _checks.check_positive_int("n", n, minimum=0)
-  _checks.check_positive_int("batch_size", batch_size)
+  _checks.check_int_at_least("n", n, 0)
+  _checks.check_int_at_least("batch_size", batch_size, 1)
   return n // batch_size if drop_remainder else -(-n // batch_size)
 
 

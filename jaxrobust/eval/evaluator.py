@@ -81,10 +81,9 @@ class Evaluator:
     depend on how many attacks are evaluated.
     """
     _checks.check_same_length(images=images, labels=labels)
-    _checks.check_labels("labels", labels, batch=len(images))
     if not len(labels):
       raise ValueError("images and labels hold no examples: nothing to evaluate.")
-    _checks.check_labels("labels", np.asarray(labels), self._num_classes(variables, images))
+    _checks.check_labels("labels", labels, self._num_classes(variables, images), len(images))
     out = {name: [] for name in self._steps}
     batches = sequential_batches(images, labels, self.batch_size)
     total = -(-len(labels) // self.batch_size)

@@ -57,9 +57,10 @@ def dlr(logits: jax.Array, labels: jax.Array) -> jax.Array:
   References: Croce & Hein, "Reliable evaluation of adversarial robustness with
   an ensemble of diverse parameter-free attacks", ICML 2020.
   """
-  if np.ndim(logits) == 2 and logits.shape[-1] < 3:
+  _checks.check_logits("logits", logits)
+  if logits.shape[-1] < 3:
     raise ValueError(f"dlr needs >= 3 classes, got {logits.shape[-1]}.")
-  _check(logits, labels, 3)
+  _check(logits, labels)
   top = jax.lax.top_k(logits, 3)[0]
   true, other = _true_and_best_other(logits, labels)
   return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
@@ -79,10 +80,11 @@ def dlr_targeted(logits: jax.Array, labels: jax.Array, target: jax.Array) -> jax
   References: Croce & Hein, "Reliable evaluation of adversarial robustness with
   an ensemble of diverse parameter-free attacks", ICML 2020 (Sec. 4, APGD-T).
   """
-  if np.ndim(logits) == 2 and logits.shape[-1] < 4:
+  _checks.check_logits("logits", logits)
+  if logits.shape[-1] < 4:
     raise ValueError(f"dlr_targeted needs >= 4 classes, got {logits.shape[-1]}.")
-  _check(logits, labels, 4)
-  _check(logits, target, 4, name="target")
+  _check(logits, labels)
+  _check(logits, target, name="target")
   top = jax.lax.top_k(logits, 4)[0]
   true = jnp.take_along_axis(logits, labels[:, None], axis=-1)[:, 0]
   aimed = jnp.take_along_axis(logits, target[:, None], axis=-1)[:, 0]

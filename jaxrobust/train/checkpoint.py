@@ -64,6 +64,7 @@ class Checkpointer:
 
   def __init__(self, workdir: str, fingerprint: dict[str, Any], max_to_keep: int = 2):
     self.fingerprint = fingerprint
+    self._intact: set[int] = set()  # epochs verified intact (restore after resume hashes once)
     self._manager = ocp.CheckpointManager(
         os.path.join(os.path.abspath(workdir), "checkpoints"),
         # Synchronous: the train step donates the state's buffers right after a
@@ -114,8 +115,13 @@ class Checkpointer:
     return problems
 
   def check_intact(self, epoch: int) -> None:
-    """Raises CheckpointDamagedError naming the damaged files of the checkpoint of `epoch`."""
+    """Raises CheckpointDamagedError naming the damaged files of the checkpoint of
+    `epoch`; one this Checkpointer already verified is not hashed again."""
+    if epoch in self._intact:
+      return
     problems = self.verify(epoch)
+    if problems == []:
+      self._intact.add(epoch)
     if problems:
       intact = [e for e in self.epochs() if e != epoch and not self.verify(e)]
       raise CheckpointDamagedError(
@@ -136,13 +142,14 @@ class Checkpointer:
                "(written by an older jaxrobust, or killed right after saving): used unverified.")
         return epoch
       if not problems:
+        self._intact.add(epoch)
         return epoch
-      quarantine = os.path.join(os.path.dirname(str(self._manager.directory)),
-                                "damaged_checkpoints", str(epoch))
-      suffix = 1
-      while os.path.exists(quarantine + (f".{suffix}" if suffix > 1 else "")):
-        suffix += 1
-      quarantine += f".{suffix}" if suffix > 1 else ""
+      base = os.path.join(os.path.dirname(str(self._manager.directory)),
+                          "damaged_checkpoints", str(epoch))
+      quarantine, n = base, 1
+      while os.path.exists(quarantine):
+        n += 1
+        quarantine = f"{base}.{n}"
       os.makedirs(os.path.dirname(quarantine), exist_ok=True)
       shutil.move(self.directory(epoch), quarantine)
       self._manager.reload()

@@ -63,7 +63,7 @@ import torch  # noqa: E402
 import torchattacks  # noqa: E402
 
 from jaxrobust import attacks  # noqa: E402
-from jaxrobust.losses import cross_entropy  # noqa: E402
+from jaxrobust.losses import cross_entropy, cw_margin  # noqa: E402
 from tests.peers.torch_models import nchw_to_nhwc, nhwc_to_nchw  # noqa: E402
 
 LINF, L2 = 0.1, 1.5  # the conformance suite's radii (MNIST pixel units)
@@ -101,12 +101,7 @@ def peer64(peer_setup):
 
 def _margins(logits_fn, x, y):
   """Per-example margin z_y - max_{k != y} z_k [batch] and its input gradient."""
-  def margin(z):
-    logits = logits_fn(z)
-    true = jnp.take_along_axis(logits, y[:, None], 1)[:, 0]
-    other = jnp.max(jnp.where(jax.nn.one_hot(y, logits.shape[1], dtype=bool), -jnp.inf, logits), 1)
-    return true - other
-  m, vjp = jax.vjp(margin, jnp.asarray(x))
+  m, vjp = jax.vjp(lambda z: -cw_margin(logits_fn(z), y), jnp.asarray(x))
   return np.asarray(m), np.asarray(vjp(jnp.ones_like(m))[0])
 
 
