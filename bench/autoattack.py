@@ -71,7 +71,8 @@ def main(argv):
   rows = []
   for name, defense, epochs in (
       ("easy (standard)", {"name": "standard"}, 2),
-      ("robust (PGD-AT)", {"name": "pgd_at", "eps": EPS, "step_size": 0.03, "steps": 5}, 3)):
+      ("robust (PGD-AT)", {"name": "pgd_at",
+                            "attack": {"name": "pgd", "eps": EPS, "step_size": 0.03, "steps": 5}}, 3)):
     model, variables, test = _train(defense, epochs)
     images, labels = test.images[:n], test.labels[:n]
     ensemble = EnsembleEvaluator(functools.partial(model.apply, train=False),

@@ -40,7 +40,7 @@ def bench_model(name: str, batch: int, steps: int) -> dict:
   pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=steps)
   attack = jax.jit(lambda z, key: pgd(logits_fn, z, y, key=key))
   step = jax.jit(train.make_train_step(
-      model, defenses.PGDAT(eps=0.1, step_size=0.025, steps=steps), tx))
+      model, defenses.PGDAT(attacks.PGD(eps=0.1, step_size=0.025, steps=steps)), tx))
   images, labels = ds.images[:batch], ds.labels[:batch]
 
   t_gx = _timing.median_seconds(lambda: grad_x(x))

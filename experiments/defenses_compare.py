@@ -6,8 +6,10 @@ r"""Trains several defenses with one config and prints one table of test accurac
   python -m experiments.defenses_compare \
       --config.compare='("pgd_at","pgd_at+tanh","pgd_at+bounded_logit","logit_squeeze")'
 
-Each entry runs `experiments.pipeline.train_and_report` in <workdir>/<entry>
-(resumable); the table goes to stdout and <workdir>/compare.json.
+Each entry trains its defense at its defaults against its paper's attack at the
+shared config.budget (`experiments.configs.default.defense_section`), by
+`experiments.pipeline.train_and_report` in <workdir>/<entry> (resumable); the
+table goes to stdout and <workdir>/compare.json.
 """
 
 import os
@@ -16,6 +18,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
+from experiments.configs.default import defense_section
 from jaxrobust import eval as jr_eval
 from jaxrobust.defenses.registry import DEFENSES
 from jaxrobust.models.heads import HEADS
@@ -25,7 +28,8 @@ def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
   config_flags.DEFINE_config_file(
       "config", os.path.join(os.path.dirname(__file__), "configs", "defenses_compare.py"),
-      "Shared configuration; config.compare lists the defense names.", lock_config=True)
+      "Shared configuration; config.compare lists the defense names, config.budget "
+      "their attack's eps, step_size and steps.", lock_config=True)
   flags.DEFINE_string("workdir", "runs/defenses_compare", "Output directory.")
 
 
@@ -51,7 +55,7 @@ def main(argv):
   for name, (defense, head) in zip(base.compare, entries):
     config = base.copy_and_resolve_references()
     with config.unlocked():
-      config.defense.name = defense
+      config.defense = defense_section(defense, config.budget)
       if head:
         config.model.head = head
     report = pipeline.train_and_report(config, os.path.join(FLAGS.workdir, name))

@@ -9,32 +9,26 @@ from typing import Any
 import jax
 import ml_collections
 
-from jaxrobust import attacks, data, eval as jr_eval, train
+from jaxrobust import data, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
 
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
 
 
-# config.eval.attacks names -> (report name, attack) from the eval section.
-EVAL_ATTACKS = {
-    "pgd": lambda e: (f"pgd{e.steps}", attacks.PGD(eps=e.eps, step_size=e.step_size,
-                                                   steps=e.steps)),
-    "fgsm": lambda e: ("fgsm", attacks.FGSM(eps=e.eps)),
-}
-
-
 def eval_attacks(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The attacks of the final report (config.eval.attacks, default ("pgd",)),
-  named like "pgd20"."""
+  """The attacks of the final report: config.eval.attacks (names as in
+  `experiments.evaluate`, e.g. "pgd20,fgsm") at config.eval.eps in config.eval.norm."""
   e = config.eval
-  suite = {}
-  for name in e.get("attacks", ("pgd",)):
-    if name not in EVAL_ATTACKS:
-      raise ValueError(f"Unknown config.eval.attacks entry {name!r}; valid choices: "
-                       f"{tuple(EVAL_ATTACKS)}.")
-    label, attack = EVAL_ATTACKS[name](e)
-    suite[label] = attack.validate()
-  return suite
+  return {name: jr_suite.make_attack(name, eps=e.eps, norm=e.norm, steps=e.steps,
+                                     n_queries=e.n_queries)
+          for name in attack_names(e.attacks)}
+
+
+def attack_names(names) -> list[str]:
+  """A comma-separated string or a sequence of names -> the list of names."""
+  if isinstance(names, str):
+    names = names.split(",")
+  return [n.strip() for n in names if n.strip()]
 
 
 def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
@@ -78,8 +72,7 @@ def evaluate_workdirs(config, workdirs, output_dir=None, epoch=None) -> list[dic
   robustness_curve.png to output_dir (default <first workdir>/evaluation)."""
   if not workdirs:
     raise ValueError("pass at least one --workdir of an experiments.train run.")
-  names = [n.strip() for n in config.attacks.split(",") if n.strip()]
-  suite = jr_suite.build_suite(names, eps=config.eps, norm=config.norm,
+  suite = jr_suite.build_suite(attack_names(config.attacks), eps=config.eps, norm=config.norm,
                                steps=config.steps, n_queries=config.n_queries)
   runs = [train.load_trained(w, epoch, config.data_dir or None) for w in workdirs]
   for r in runs[1:]:

@@ -2,7 +2,7 @@ r"""Trains a model as the config says, then reports clean and PGD accuracy.
 
   python -m experiments.train --workdir=runs/default
   python -m experiments.train --config=experiments/configs/default.py \
-      --config.epochs=2 --config.defense.name=standard --workdir=runs/std
+      --config.epochs=2 --workdir=runs/std
 
 Writes <workdir>/metrics.jsonl, checkpoints/, report.json and
 training_curves.png. Re-running with the same workdir resumes from the last

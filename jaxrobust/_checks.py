@@ -1,20 +1,65 @@
 """Input checks shared by every public entry: one message style, naming the
 argument, its value and what is allowed.
 
-What is checked when: shapes and dtypes always (they are static, also under
-`jit`); values (label ranges, finiteness, signs) only when concrete, i.e.
-Python numbers, numpy arrays and jax arrays outside a trace. Under `jit` the
-value checks are skipped (a `jax.experimental.checkify` mode for them is not
-written yet).
+What is checked when:
+  * shapes, dtypes, names and structural integers: always (they are static,
+    also under `jit`);
+  * values (label ranges, finiteness, signs) when concrete: Python numbers,
+    numpy arrays and jax arrays outside a trace, eagerly, as a ValueError;
+  * values that are traced (under `jit`, `vmap`, `grad`): only inside
+    `checked(fn)`, which runs fn jitted under `jax.experimental.checkify` and
+    raises a `checkify.JaxRuntimeError` (a ValueError) with the same message
+    when a check fails. Elsewhere traced values pass unchecked, and nothing is
+    added to the compiled program.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import numbers
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+# True while `checked` traces its function: traced values are then checked too.
+_CHECKIFY = contextvars.ContextVar("jaxrobust_checkify", default=False)
+
+
+def checked(fn: Callable, **jit_kwargs) -> Callable:
+  """fn jitted with the value checks of traced inputs on (jax.experimental.checkify).
+
+  `checked(f)(*args)` runs `jax.jit(checkify.checkify(f))` and raises the
+  first failed check as a `checkify.JaxRuntimeError` (a ValueError), e.g. a
+  NaN eps passed as a jit argument. Checks live only in functions traced
+  while `checked` traces fn: a jitted function traced (and cached) before
+  without checks stays unchecked inside it. `jit_kwargs` go to `jax.jit`.
+  """
+  def with_checks(*args, **kwargs):
+    token = _CHECKIFY.set(True)
+    try:
+      return fn(*args, **kwargs)
+    finally:
+      _CHECKIFY.reset(token)
+
+  run = jax.jit(checkify.checkify(with_checks), **jit_kwargs)
+
+  @functools.wraps(fn)
+  def wrapper(*args, **kwargs):
+    error, out = run(*args, **kwargs)
+    error.throw()
+    return out
+
+  return wrapper
+
+
+def _traced_numbers(value) -> bool:
+  """True for a traced numeric value while `checked` traces: check it with checkify."""
+  return (_CHECKIFY.get() and isinstance(value, jax.core.Tracer)
+          and jnp.issubdtype(value.dtype, jnp.number))
 
 
 def concrete_value(value):
@@ -31,8 +76,18 @@ def concrete_value(value):
 def check_number(name: str, value, *, low: float | None = None,
                  high: float | None = None, low_open: bool = False) -> None:
   """A concrete `value` must be finite and in [low, high] ((low, high] if low_open)."""
+  bounds = ([] if low is None else [f"{'>' if low_open else '>='} {low}"]) + (
+      [] if high is None else [f"<= {high}"])
+  must = f"{name} must be finite{''.join(' and ' + b for b in bounds)}"
   arr = concrete_value(value)
   if arr is None:
+    if _traced_numbers(value):
+      ok = jnp.isfinite(value)
+      if low is not None:
+        ok &= (value > low) if low_open else (value >= low)
+      if high is not None:
+        ok &= value <= high
+      checkify.check(jnp.all(ok), must + ", got {}.", value)
     return
   bad = ~np.isfinite(arr)
   if low is not None:
@@ -40,10 +95,16 @@ def check_number(name: str, value, *, low: float | None = None,
   if high is not None:
     bad |= arr > high
   if np.any(bad):
-    bounds = ([] if low is None else [f"{'>' if low_open else '>='} {low}"]) + (
-        [] if high is None else [f"<= {high}"])
-    raise ValueError(f"{name} must be finite{''.join(' and ' + b for b in bounds)}, "
-                     f"got {value!r}.")
+    raise ValueError(f"{must}, got {value!r}.")
+
+
+def check_real(name: str, value, **bounds) -> None:
+  """A host-side number: a concrete real scalar (not a string, None or tracer), then
+  `check_number(name, value, **bounds)`."""
+  arr = concrete_value(value)
+  if arr is None or arr.ndim or isinstance(value, bool):
+    raise TypeError(f"{name} must be a real number, got {value!r}.")
+  check_number(name, value, **bounds)
 
 
 def check_labels(name: str, labels, num_classes: int | None = None,
@@ -57,6 +118,9 @@ def check_labels(name: str, labels, num_classes: int | None = None,
     want = "[batch]" if batch is None else f"[batch] = [{batch}]"
     raise ValueError(f"{name} must be {want}, got shape {shape}.")
   arr = concrete_value(labels)
+  if arr is None and num_classes is not None and _traced_numbers(labels):
+    checkify.check(jnp.all((labels >= 0) & (labels < num_classes)),
+                   f"{name} must lie in [0, {num_classes}) (the classes), got {{}}.", labels)
   if arr is not None and arr.size and num_classes is not None:
     if arr.min() < 0 or arr.max() >= num_classes:
       raise ValueError(f"{name} must lie in [0, {num_classes}) (the classes), got values in "
@@ -83,3 +147,16 @@ def check_int_at_least(name: str, value, minimum: int) -> None:
   """value is an integer (not a bool) >= minimum."""
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
     raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def check_choice(name: str, value, choices: Sequence) -> None:
+  """value is one of choices (a name from a registry, a mode, a norm)."""
+  if value not in choices:
+    raise ValueError(f"Unknown {name} {value!r}; valid choices: {tuple(choices)}.")
+
+
+def check_ndim(name: str, value, axes: Sequence[str]) -> None:
+  """value has one axis per name in axes, e.g. ("batch", "height", "width", "channels")."""
+  shape = tuple(np.shape(value))
+  if len(shape) != len(axes):
+    raise ValueError(f"{name} must be [{', '.join(axes)}], got shape {shape}.")

@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrobust import _checks, data, defenses, losses, models
+from jaxrobust import _checks, attacks, data, defenses, losses, models
 from jaxrobust.eval.evaluator import Evaluator
+from tests import bad_input
 
 LOGITS = jnp.array([[2.0, 0.5, -1.0, 0.0], [0.1, 0.2, 0.3, 0.4]])
 Y = jnp.array([0, 3])
@@ -75,19 +76,15 @@ CASES = {
                             ["TRADES.beta", "finite"]),
     "mart_beta_negative": (lambda: defenses.MART(beta=-0.5), ValueError, ["MART.beta"]),
     "bat_beta_nan": (lambda: defenses.BAT(beta=float("nan")), ValueError, ["BAT.beta"]),
-    "awp_beta_negative": (lambda: defenses.AWP(beta=-2.0), ValueError, ["AWP.beta"]),
-    "trades_eps_negative": (lambda: defenses.TRADES(eps=-0.1), ValueError, ["TRADES.eps"]),
+    "awp_gamma_negative": (lambda: defenses.AWP(gamma=-2.0), ValueError, ["AWP.gamma"]),
+    "trades_eps_negative": (lambda: defenses.TRADES(attack=attacks.TPGD(eps=-0.1)), ValueError,
+                            ["TRADES.attack: eps", "-0.1"]),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_raises_a_clear_error(name):
-  call, error, words = CASES[name]
-  with pytest.raises(error) as info:
-    call()
-  message = str(info.value)
-  missing = [w for w in words if w not in message]
-  assert not missing, f"message {message!r} lacks {missing}"
+  bad_input.assert_clear_error(*CASES[name])
 
 
 def test_good_input_still_works_and_traced_values_pass_the_value_checks():

@@ -23,10 +23,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict({"name": "preact_resnet18"})
   eps = 8 / 255
   c.defense = ml_collections.ConfigDict({
-      "name": "pgd_at", "eps": eps, "step_size": 2 / 255, "steps": 10})
+      "name": "pgd_at",
+      "attack": {"name": "pgd", "eps": eps, "step_size": 2 / 255, "steps": 10}})
   c.optimizer = ml_collections.ConfigDict({
       "name": "sgd", "learning_rate": 0.1, "schedule": "piecewise", "momentum": 0.9,
       "nesterov": False, "warmup_steps": 0, "weight_decay": 5e-4})
   c.augment = ml_collections.ConfigDict({"crop_padding": 4, "flip": True})
-  c.eval = ml_collections.ConfigDict({"eps": eps, "steps": 20, "step_size": 2.5 * eps / 20})
+  c.eval.eps = eps
   return c

@@ -6,10 +6,35 @@ few CPU minutes, 0.1 gives a model whose PGD-20 accuracy is far above chance
 and still a meaningful threat (it visibly breaks a standard model).
 """
 
+import dataclasses
+
 import ml_collections
 
+from jaxrobust.defenses.registry import DEFENSES
 
-def get_config() -> ml_collections.ConfigDict:
+# The inner attack each defense's paper trains against (at the shared budget).
+PAPER_ATTACKS = {"pgd_at": "pgd", "mart": "pgd", "logit_squeeze": "pgd",
+                 "trades": "tpgd", "bat": "tpgd"}
+
+
+def defense_section(name: str, budget) -> ml_collections.ConfigDict:
+  """The config section of defense `name`: its own fields at their defaults and
+  `attack`, its paper's attack at `budget` ({"eps", "step_size", "steps"}; None:
+  no attack, for logit squeezing). AWP perturbs PGD-AT (its `base` section);
+  fast AT and GradAlign take budget["eps"] for their own single step."""
+  own = {f.name: f.default for f in dataclasses.fields(DEFENSES.entry(name).build)
+         if f.default is not dataclasses.MISSING}
+  if "eps" in own and budget is not None:
+    own["eps"] = budget["eps"]
+  if name == "awp":
+    own["base"] = defense_section("pgd_at", budget)
+  elif name in PAPER_ATTACKS:
+    own["attack"] = None if budget is None else {"name": PAPER_ATTACKS[name], **budget}
+  return ml_collections.ConfigDict({"name": name, **own})
+
+
+def get_config(defense: str = "pgd_at", attack_steps: int = 10) -> ml_collections.ConfigDict:
+  """`--config=experiments/configs/default.py:trades` trains another defense."""
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.dataset = "mnist5k"
@@ -24,15 +49,12 @@ def get_config() -> ml_collections.ConfigDict:
   # head: the output map (jaxrobust.models.heads): identity, sigsoftmax, tanh, bounded_logit.
 
   eps = 0.1
-  # One section serves every defense (jaxrobust.defenses.registry.from_config):
-  # each takes the fields it has, e.g. --config.defense.name=trades
-  # --config.defense.beta=6.0. beta: TRADES / MART / BAT weight; bridges, inner:
-  # BAT; lam: GradAlign; gamma, awp_base: AWP; squeeze: logit squeezing. Fast AT's
-  # step_ratio / random_start / co_checkpoints live in configs/fast_at_co.py.
-  c.defense = ml_collections.ConfigDict({
-      "name": "pgd_at", "eps": eps, "step_size": eps / 4, "steps": 10,
-      "beta": 6.0, "bridges": 5, "inner": "kl", "lam": 0.2, "gamma": 5e-3,
-      "awp_base": "pgd_at", "squeeze": 0.05})
+  # The chosen defense's own fields and its inner attack, 10 steps of eps / 4
+  # (jaxrobust.defenses.from_config), e.g. --config.defense.attack.steps=20, or
+  # with `:trades`, --config.defense.beta=3.0; an option the defense does not
+  # have is an error naming its options. AWP's objective is --config.defense.base.
+  c.defense = defense_section(
+      defense, {"eps": eps, "step_size": eps / 4, "steps": attack_steps})
   # Absum (Kanai et al., AAAI 2020): weight of sum over conv filters of
   # |sum of the filter's weights|, applied by its proximal step; 0 = off.
   c.regularizer = ml_collections.ConfigDict({"absum": 0.0})
@@ -54,8 +76,10 @@ def get_config() -> ml_collections.ConfigDict:
 
   c.augment = ml_collections.ConfigDict({"crop_padding": 0, "flip": False})
 
-  # Final evaluation on the test split: PGD-20 with Madry's 2.5 * eps / steps.
-  # attacks: names from experiments.pipeline.EVAL_ATTACKS ("pgd" is PGD-<steps>).
+  # Final evaluation on the test split, named as in experiments.evaluate
+  # (jaxrobust.eval.suite): "pgd20" is PGD-20 with Madry's step 2.5 * eps / 20;
+  # e.g. --config.eval.attacks=pgd20,fgsm,autoattack. steps / n_queries: the
+  # budgets of APGD, FAB and Square (AutoAttack's reference: 100, 5000).
   c.eval = ml_collections.ConfigDict({
-      "eps": eps, "steps": 20, "step_size": 2.5 * eps / 20, "attacks": ("pgd",)})
+      "eps": eps, "norm": "linf", "attacks": "pgd20", "steps": 100, "n_queries": 5000})
   return c

@@ -2,7 +2,9 @@
 
 The default run (small CNN, Adam 1e-3 cosine, eps 0.1 Linf, 10 inner steps of
 eps / 4) with the CO monitor on; `python -m experiments.defenses_compare` trains
-each defense in `compare` with this config and prints one table; AutoAttack
+each defense in `compare` with this config, each against its paper's attack at
+the shared `budget` (default.defense_section, e.g. --config.budget.steps=20),
+and prints one table; AutoAttack
 rows come from `python -m experiments.evaluate --workdir=<dir>/pgd_at
 --workdir=<dir>/trades --workdir=<dir>/mart --workdir=<dir>/bat` (one vmapped run).
 
@@ -22,6 +24,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.epochs = 5
   c.progress = False
   c.monitor.enabled = True
-  c.eval.attacks = ("pgd", "fgsm")
+  c.eval.attacks = "pgd20,fgsm"
   c.compare = ("pgd_at", "trades", "mart", "bat")
+  c.budget = ml_collections.ConfigDict(
+      {k: v for k, v in c.defense.attack.items() if k != "name"})
+  c.monitor.eps = c.budget.get_ref("eps")  # every entry, standard training included
   return c

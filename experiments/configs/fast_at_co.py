@@ -48,6 +48,6 @@ def get_config() -> ml_collections.ConfigDict:
   c.monitor = ml_collections.ConfigDict({
       "enabled": True, "batch_size": 500, "eps": eps, "pgd_steps": 10, "drop": 0.2,
       "gap": 0.5})
-  c.eval = ml_collections.ConfigDict({
-      "eps": eps, "steps": 20, "step_size": 2.5 * eps / 20, "attacks": ("pgd", "fgsm")})
+  c.eval.eps = eps
+  c.eval.attacks = "pgd20,fgsm"
   return c

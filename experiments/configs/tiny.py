@@ -3,14 +3,13 @@
 from experiments.configs import default
 
 
-def get_config():
-  c = default.get_config()
+def get_config(defense: str = "pgd_at"):
+  """`--config=experiments/configs/tiny.py:trades` trains another defense."""
+  c = default.get_config(defense, attack_steps=2)
   c.epochs = 2
   c.batch_size = 100
   c.progress = False
   c.model.features = (8, 16)
   c.model.hidden = 32
-  c.defense.steps = 2
-  c.eval.steps = 5
-  c.eval.step_size = 2.5 * c.eval.eps / 5
+  c.eval.attacks = "pgd5"
   return c

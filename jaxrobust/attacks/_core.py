@@ -25,9 +25,7 @@ def _is_concrete(value) -> bool:
   return not isinstance(value, jax.core.Tracer)
 
 
-def check_choice(kind: str, value: str, choices) -> None:
-  if value not in choices:
-    raise ValueError(f"Unknown {kind} {value!r}; valid choices: {tuple(choices)}.")
+check_choice = _checks.check_choice
 
 
 def check_nonnegative(name: str, value) -> None:
@@ -102,6 +100,15 @@ def project(delta: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
           "l1": projections.projection_l1_ball}[ord]
   eps = jnp.broadcast_to(jnp.asarray(eps, delta.dtype), delta.shape[:1])
   projected = jax.vmap(ball)(delta, eps)
+  if ord == "l2":
+    # Below ~1e-19, eps^2 and ||delta||^2 flush to 0 in float32 and optax divides by
+    # 0 (inf/NaN). The projection commutes with scaling: project delta / s onto
+    # radius eps / s, s = max(max|delta|, eps), and scale back; used only there.
+    s = jnp.maximum(jnp.max(jnp.abs(delta).reshape(delta.shape[0], -1), axis=1), eps)
+    s = jnp.where(s > 0, s, 1)
+    rescaled = jax.vmap(ball)(delta / _expand(s, delta), eps / s) * _expand(s, delta)
+    finite = jnp.all(jnp.isfinite(projected).reshape(delta.shape[0], -1), axis=1)
+    projected = jnp.where(_expand(finite, delta), projected, rescaled)
   # optax's L2 projection computes 0/0 = NaN for delta = 0 at radius 0.
   # Radius 0 also spares the L1 projection its sort.
   return jnp.where(_expand(eps > 0, delta), projected, jnp.zeros_like(delta))

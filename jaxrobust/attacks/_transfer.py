@@ -8,26 +8,20 @@ Images are [batch, height, width, channels] for the spatial pieces.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, ClassVar, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.losses import get_loss
+from jaxrobust.attacks._base import Attack, static
 
 KERNELS = ("gaussian", "linear", "uniform")
 
 # gradient(point [batch, ...], key or None) -> ascent gradient at point [batch, ...].
 GradientFn = Callable[[jax.Array, Optional[jax.Array]], jax.Array]
-
-
-def check_probability(name: str, value) -> None:
-  """Raises for a concrete value outside [0, 1]; tracers pass."""
-  _core.check_nonnegative(name, value)
-  if not isinstance(value, jax.core.Tracer) and np.any(np.asarray(value) > 1):
-    raise ValueError(f"{name} must lie in [0, 1], got {value}.")
 
 
 def check_resize_rate(resize_rate: float) -> None:
@@ -36,11 +30,6 @@ def check_resize_rate(resize_rate: float) -> None:
   # program cannot mix with the unchanged one.
   if not isinstance(resize_rate, (float, int)) or not 0 < resize_rate < 1:
     raise ValueError(f"resize_rate must lie in (0, 1), got {resize_rate!r}.")
-
-
-def require_key(name: str, key) -> None:
-  if key is None:
-    raise ValueError(f"{name} is randomized and needs a PRNG `key`.")
 
 
 def normalize(grad: jax.Array) -> jax.Array:
@@ -186,17 +175,61 @@ def momentum_loop(gradient: GradientFn, x: jax.Array, x_start: jax.Array, *, eps
 
 
 def start(attack, x: jax.Array, key: Optional[jax.Array]):
-  """(first iterate, key for the loop): a uniform point of the ball when
-  `attack.random_start`, else x."""
+  """(first iterate, key for the loop): a uniform point of the Linf ball when
+  `attack.random_start` (the contract has checked the key), else x."""
   if not attack.random_start:
     return x, key
-  require_key(f"{type(attack).__name__} with random_start=True", key)
   start_key, key = jax.random.split(key)
   return _core.random_start(start_key, x, attack.eps, "linf"), key
 
 
-def prepare(attack, x: jax.Array, y: jax.Array):
-  """The checks every transfer attack starts with; returns (loss_fn, sign)."""
-  attack.validate()
-  _core.check_batch(x, y)
-  return get_loss(attack.loss), (-1.0 if attack.targeted else 1.0)
+def diverse_inputs(attack) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """(key, z) -> z through `input_diversity` at the attack's resize_rate and diversity_prob."""
+  return lambda k, z: input_diversity(k, z, attack.resize_rate, attack.diversity_prob)
+
+
+@struct.dataclass
+class MomentumIterative(Attack):
+  """Base of the transfer family: Linf sign steps with momentum (`momentum_loop`).
+
+  With its own fields it is MI-FGSM; a subclass changes where the gradient is
+  taken (`gradient`: a transform, scaled copies, a smoothing), adds variance
+  tuning (`neighbour_gradient`) or the Nesterov look-ahead (`NESTEROV`).
+
+  Attributes:
+    eps: Linf radius (pixel units of [0, 1]).
+    step_size: size of each sign step (alpha).
+    decay: momentum factor mu (0: no momentum).
+    steps: number of iterations (static).
+    loss: per-example loss name from `jaxrobust.losses` (static).
+    targeted: if True, `y` are target labels and the loss is descended (static).
+    random_start: start from a uniform point of the ball (static; off in the papers).
+  """
+  eps: float = 8 / 255
+  step_size: float = 2 / 255
+  decay: float = 1.0
+  steps: int = static(10)
+  loss: str = static("ce")
+  targeted: bool = static(False)
+  random_start: bool = static(False)
+
+  NONNEGATIVE = ("eps", "step_size", "decay")
+  NESTEROV: ClassVar[bool] = False
+
+  def gradient(self, logits_fn, loss_fn, y, sign: float) -> GradientFn:
+    """The ascent gradient at a point, given its step's key."""
+    return loss_gradient(logits_fn, loss_fn, y, sign)
+
+  def neighbour_gradient(self, gradient: GradientFn, x: jax.Array) -> Optional[GradientFn]:
+    """Variance tuning's mean gradient over neighbours of x_t (None: v = 0)."""
+    del gradient, x
+    return None
+
+  def run(self, logits_fn, x, y, key):
+    loss_fn, sign = self.loss_and_sign()
+    x_start, key = start(self, x, key)
+    gradient = self.gradient(logits_fn, loss_fn, y, sign)
+    return momentum_loop(
+        gradient, x, x_start, eps=self.eps, step_size=self.step_size, decay=self.decay,
+        steps=self.steps, key=key, nesterov=self.NESTEROV,
+        neighbour_gradient=self.neighbour_gradient(gradient, x))

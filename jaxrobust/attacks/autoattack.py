@@ -25,10 +25,11 @@ References:
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
+from jaxrobust.attacks._select import Kept, keep_first_success
 from jaxrobust.attacks.apgd import APGD, APGDT
 from jaxrobust.attacks.fab import FAB, FABT
 from jaxrobust.attacks.square import Square
@@ -38,7 +39,7 @@ BLACKBOX = ("square",)  # components that use no gradient
 
 
 @struct.dataclass
-class AutoAttack:
+class AutoAttack(Attack):
   """The AutoAttack ensemble at radius eps.
 
   Attributes:
@@ -51,26 +52,22 @@ class AutoAttack:
       5 for APGD-T in L1).
     eot_iter: EOT draws of the rand version (static; 20 in the reference).
   """
-  eps: float = 0.3
-  norm: str = struct.field(pytree_node=False, default="linf")
-  version: str = struct.field(pytree_node=False, default="standard")
-  steps: int = struct.field(pytree_node=False, default=100)
-  n_queries: int = struct.field(pytree_node=False, default=5000)
-  n_target_classes: int = struct.field(pytree_node=False, default=9)
-  eot_iter: int = struct.field(pytree_node=False, default=20)
+  MINIMUMS = {"n_queries": 1, "n_target_classes": 1, "eot_iter": 1}
+  RANDOMIZED = "APGD and Square start at random points"
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
+  eps: float = 0.3
+  norm: str = static("linf")
+  version: str = static("standard")
+  steps: int = static(100)
+  n_queries: int = static(5000)
+  n_target_classes: int = static(9)
+  eot_iter: int = static(20)
+
+  def check_static(self):
     _core.check_choice("version", self.version, VERSIONS)
-    for name in ("n_queries", "n_target_classes", "eot_iter"):
-      _core.check_at_least(name, getattr(self, name), 1)
     if self.version == "rand" and self.eot_iter < 2:
       raise ValueError("version='rand' attacks a randomized logits_fn(x, key) by EOT: "
                        f"eot_iter must be >= 2, got {self.eot_iter}.")
-
-  def validate(self) -> "AutoAttack":
-    _core.check_numeric_fields(self, names=("eps",))
-    return self
 
   def components(self) -> dict:
     """The ordered attacks of this version: name -> attack."""
@@ -102,27 +99,14 @@ class AutoAttack:
     return {"apgd-ce": apgd("ce", 1, eot_iter=self.eot_iter),
             "apgd-dlr": apgd("dlr", 1, eot_iter=self.eot_iter)}
 
-  def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Worst case over the components: x_adv [batch, ...] inside the eps ball.
-
-    Args:
-      logits_fn: x -> logits ((x, key) -> logits for version "rand").
-      x: inputs [batch, ...] in [0, 1]; y: true labels [batch].
-      key: PRNG key (required: APGD and Square start at random points).
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if key is None:
-      raise ValueError("AutoAttack needs a PRNG `key`.")
+  def run(self, logits_fn, x, y, key):
+    """Worst case over the components, each on the whole batch; logits_fn is
+    (x, key) -> logits for version "rand"."""
     predict = ((lambda z, k: logits_fn(z, k).argmax(-1)) if self.version == "rand"
                else (lambda z, k: logits_fn(z).argmax(-1)))
-    x_adv = x
-    robust = predict(x, key) == y
+    kept = Kept(x, predict(x, key) != y)
     for i, attack in enumerate(self.components().values()):
       k_attack, k_check = jax.random.split(jax.random.fold_in(key, i))
       candidate = attack(logits_fn, x, y, key=k_attack)
-      broken = robust & (predict(candidate, k_check) != y)
-      x_adv = jnp.where(broken.reshape((-1,) + (1,) * (x.ndim - 1)), candidate, x_adv)
-      robust &= ~broken
-    return x_adv
+      kept = keep_first_success(kept, Kept(candidate, predict(candidate, k_check) != y))
+    return kept.x

@@ -7,15 +7,14 @@ References:
 
 from __future__ import annotations
 
-import jax
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.attacks.pgd import PGD
 
 
 @struct.dataclass
-class BIM:
+class BIM(Attack):
   """x_{t+1} = clip_{x, eps}(x_t + step_size * sign(grad CE)), from x_0 = x.
 
   Each step is clipped to the eps-ball and to [0, 1], which is PGD with
@@ -31,22 +30,11 @@ class BIM:
   """
   eps: float = 8 / 255
   step_size: float = 1 / 255
-  steps: int = struct.field(pytree_node=False, default=10)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-
-  def validate(self) -> "BIM":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size"))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; `key` is unused."""
-    del key  # deterministic
-    self.validate()
+  def run(self, logits_fn, x, y, key):
+    """Deterministic."""
     pgd = PGD(eps=self.eps, step_size=self.step_size, steps=self.steps, norm="linf",
               loss="ce", random_start=False, targeted=self.targeted)
-    return pgd(logits_fn, x, y)
+    return pgd.run(logits_fn, x, y, None)

@@ -14,6 +14,7 @@ import optax
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cw_margin
 
 # A constant at or above this has never had a success: keep multiplying by 10
@@ -52,8 +53,24 @@ def update_constant(c, lower, upper, success):
   return c, lower, upper
 
 
+def search_constant(c0, x: jax.Array, rounds: int, attempt) -> jax.Array:
+  """The binary search over c shared by CW and EAD: `rounds` attempts, each
+  attempt(c [batch], best_score [batch], best_x) -> (found [batch] bool,
+  best_score, best_x) keeping the best example so far; returns best_x."""
+  def search_step(_, carry):
+    c, lower, upper, best_score, best_x = carry
+    found, best_score, best_x = attempt(c, best_score, best_x)
+    c, lower, upper = update_constant(c, lower, upper, found)
+    return c, lower, upper, best_score, best_x
+
+  c = jnp.broadcast_to(jnp.asarray(c0, x.dtype), x.shape[:1])
+  init = (c, jnp.zeros_like(c), jnp.full_like(c, NO_UPPER_BOUND),
+          jnp.full_like(c, jnp.inf), x)
+  return jax.lax.fori_loop(0, rounds, search_step, init)[-1]
+
+
 @struct.dataclass
-class CW:
+class CW(Attack):
   """min_w ||x' - x||_2^2 + c * f(x'), x' = (tanh(w) + 1) / 2, by Adam; keeps per
   example the smallest-L2 successful x' seen at any step of any c.
 
@@ -75,34 +92,19 @@ class CW:
   """
   c: float = 1.0
   kappa: float = 0.0
-  steps: int = struct.field(pytree_node=False, default=50)
+  steps: int = static(50)
   learning_rate: float = 0.01
-  binary_search_steps: int = struct.field(pytree_node=False, default=1)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  binary_search_steps: int = static(1)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("binary_search_steps", self.binary_search_steps, 1)
+  NONNEGATIVE = ("c", "kappa")
+  MINIMUMS = {"binary_search_steps": 1}
 
-  def validate(self) -> "CW":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("c", "kappa"))
+  def check_numeric(self):
     check_positive("learning_rate", self.learning_rate)
-    return self
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] in [0, 1]; x itself where no c succeeded.
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: unused (the attack is deterministic).
-    """
-    del key
-    self.validate()
-    _core.check_batch(x, y)
+  def run(self, logits_fn, x, y, key):
+    """x itself where no c succeeded."""
     batch = x.shape[0]
     # The paper's 0.999999 keeps the pixels at 0 and 1 at a finite w.
     w_start = jnp.arctanh((2 * x - 1) * (1 - 1e-6))
@@ -126,15 +128,9 @@ class CW:
       updates, opt_state = optimizer.update(grad, opt_state, w)
       return optax.apply_updates(w, updates), opt_state, c, found, best_dist, best_x
 
-    def search_step(_, carry):
-      c, lower, upper, best_dist, best_x = carry
+    def attempt(c, best_dist, best_x):
       # Each c starts afresh from x with a fresh Adam state, as in the paper.
       init = (w_start, optimizer.init(w_start), c, jnp.zeros(batch, bool), best_dist, best_x)
-      _, _, _, found, best_dist, best_x = jax.lax.fori_loop(0, self.steps, adam_step, init)
-      c, lower, upper = update_constant(c, lower, upper, found)
-      return c, lower, upper, best_dist, best_x
+      return jax.lax.fori_loop(0, self.steps, adam_step, init)[3:]
 
-    c = jnp.broadcast_to(jnp.asarray(self.c, x.dtype), (batch,))
-    init = (c, jnp.zeros_like(c), jnp.full_like(c, NO_UPPER_BOUND),
-            jnp.full_like(c, jnp.inf), x)
-    return jax.lax.fori_loop(0, self.binary_search_steps, search_step, init)[-1]
+    return search_constant(self.c, x, self.binary_search_steps, attempt)

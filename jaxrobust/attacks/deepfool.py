@@ -12,10 +12,11 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 
 
 @struct.dataclass
-class DeepFool:
+class DeepFool(Attack):
   """x_{i+1} = clip(x_i + (1 + overshoot) * |f'_l| / ||w'_l||^2 * w'_l), with
   f'_k = z_k - z_y, w'_k = grad f'_k and l = argmin_{k != y} |f'_k| / ||w'_k||_2;
   an example stops once misclassified. Untargeted only.
@@ -32,33 +33,15 @@ class DeepFool:
     num_classes: if set, only the top `num_classes` classes of the clean logits
       are candidates (static; the paper's code uses 10 on ImageNet); None: all.
   """
-  steps: int = struct.field(pytree_node=False, default=50)
+  steps: int = static(50)
   overshoot: float = 0.02
-  num_classes: int | None = struct.field(pytree_node=False, default=None)
+  num_classes: int | None = static(None)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    if self.num_classes is not None:
-      _core.check_at_least("num_classes", self.num_classes, 2)
+  NONNEGATIVE = ("overshoot",)
+  MINIMUMS = {"num_classes": 2}
 
-  def validate(self) -> "DeepFool":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("overshoot",))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] in [0, 1].
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: true labels [batch].
-      key: unused (the attack is deterministic).
-    """
-    del key
-    self.validate()
-    _core.check_batch(x, y)
+  def run(self, logits_fn, x, y, key):
+    """Deterministic; y are the true labels."""
     batch = x.shape[0]
     logits = logits_fn(x)
     n = logits.shape[-1]

@@ -12,8 +12,9 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.attacks.cw import (NO_UPPER_BOUND, check_positive, margin_objective,
-                                  succeeded, update_constant)
+from jaxrobust.attacks._base import Attack, static
+from jaxrobust.attacks.cw import (check_positive, margin_objective, search_constant,
+                                  succeeded)
 
 DECISION_RULES = ("EN", "L1")
 
@@ -26,7 +27,7 @@ def shrink(z: jax.Array, x: jax.Array, beta) -> jax.Array:
 
 
 @struct.dataclass
-class EAD:
+class EAD(Attack):
   """FISTA with the slack y_k, momentum k / (k + 3) and learning rate
   lr * (1 - k / steps)^0.5, with a per-example binary search over c; keeps per
   example the best successful iterate by `decision_rule`.
@@ -53,36 +54,23 @@ class EAD:
   c: float = 1.0
   kappa: float = 0.0
   beta: float = 1e-3
-  steps: int = struct.field(pytree_node=False, default=100)
+  steps: int = static(100)
   learning_rate: float = 0.01
-  binary_search_steps: int = struct.field(pytree_node=False, default=9)
-  decision_rule: str = struct.field(pytree_node=False, default="EN")
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  binary_search_steps: int = static(9)
+  decision_rule: str = static("EN")
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("binary_search_steps", self.binary_search_steps, 1)
+  NONNEGATIVE = ("c", "kappa", "beta")
+  MINIMUMS = {"binary_search_steps": 1}
+
+  def check_static(self):
     _core.check_choice("decision_rule", self.decision_rule, DECISION_RULES)
 
-  def validate(self) -> "EAD":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("c", "kappa", "beta"))
+  def check_numeric(self):
     check_positive("learning_rate", self.learning_rate)
-    return self
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] in [0, 1]; x itself where no c succeeded.
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: unused (the attack is deterministic).
-    """
-    del key
-    self.validate()
-    _core.check_batch(x, y)
+  def run(self, logits_fn, x, y, key):
+    """x itself where no c succeeded."""
     batch = x.shape[0]
     expand = lambda v: v.reshape((-1,) + (1,) * (x.ndim - 1))
     flat = lambda v: v.reshape(batch, -1)
@@ -106,14 +94,8 @@ class EAD:
       best_x = jnp.where(expand(better), x_next, best_x)
       return x_next, y_k, c, found | success, best_cost, best_x
 
-    def search_step(_, carry):
-      c, lower, upper, best_cost, best_x = carry
+    def attempt(c, best_cost, best_x):
       init = (x, x, c, jnp.zeros(batch, bool), best_cost, best_x)
-      _, _, _, found, best_cost, best_x = jax.lax.fori_loop(0, self.steps, fista_step, init)
-      c, lower, upper = update_constant(c, lower, upper, found)
-      return c, lower, upper, best_cost, best_x
+      return jax.lax.fori_loop(0, self.steps, fista_step, init)[3:]
 
-    c = jnp.broadcast_to(jnp.asarray(self.c, x.dtype), (batch,))
-    init = (c, jnp.zeros_like(c), jnp.full_like(c, NO_UPPER_BOUND),
-            jnp.full_like(c, jnp.inf), x)
-    return jax.lax.fori_loop(0, self.binary_search_steps, search_step, init)[-1]
+    return search_constant(self.c, x, self.binary_search_steps, attempt)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cross_entropy
 
 RandomizedLogitsFn = Callable[[jax.Array, jax.Array], jax.Array]
@@ -33,7 +34,7 @@ def eot_gradient(logits_fn: RandomizedLogitsFn, loss_fn, x: jax.Array, y: jax.Ar
 
 
 @struct.dataclass
-class EOTPGD:
+class EOTPGD(Attack):
   """Linf PGD on a randomized model whose gradient is averaged over eot_iter draws.
 
   The model is `logits_fn(x, key)`; step t draws its eot_iter keys from
@@ -49,34 +50,16 @@ class EOTPGD:
   """
   eps: float = 8 / 255
   step_size: float = 2 / 255
-  steps: int = struct.field(pytree_node=False, default=10)
-  eot_iter: int = struct.field(pytree_node=False, default=2)
-  random_start: bool = struct.field(pytree_node=False, default=True)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  eot_iter: int = static(2)
+  random_start: bool = static(True)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("eot_iter", self.eot_iter, 1)
+  MINIMUMS = {"eot_iter": 1}
+  RANDOMIZED = "the model's noise comes from the key"
 
-  def validate(self) -> "EOTPGD":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size"))
-    return self
-
-  def __call__(self, logits_fn: RandomizedLogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...].
-
-    Args:
-      logits_fn: (inputs [batch, ...], key) -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key (always needed: the model's noise comes from it).
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if key is None:
-      raise ValueError("EOTPGD samples the model's randomness and needs a PRNG `key`.")
+  def run(self, logits_fn, x, y, key):
+    """logits_fn: (inputs [batch, ...], key) -> logits [batch, classes]."""
     start_key, noise_key = jax.random.split(key)
     sign = -1.0 if self.targeted else 1.0
 

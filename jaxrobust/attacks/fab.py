@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.attacks._fab_projection import project_onto_hyperplane_box
+from jaxrobust.attacks._select import Kept, keep_first_success
 
 
-def _check_at_most(name: str, value, maximum: float) -> None:
-  if not isinstance(value, jax.core.Tracer) and np.any(np.asarray(value) > maximum):
-    raise ValueError(f"{name} must be <= {maximum}, got {value}.")
+def _expand(per_example, like):
+  return per_example.reshape((-1,) + (1,) * (like.ndim - 1))
 
 
 def _dual_norm(g: jax.Array, norm: str) -> jax.Array:
@@ -65,7 +65,7 @@ def _restart_point(key: jax.Array, x: jax.Array, eps: jax.Array, norm: str) -> j
 
 
 @struct.dataclass
-class FAB:
+class FAB(Attack):
   """Untargeted FAB (Linf, L2, L1): the minimal-norm adversarial point, returned
   when within eps (AutoAttack's use).
 
@@ -80,53 +80,40 @@ class FAB:
     n_restarts: runs per target (static); run 0 starts at x, the others at a
       random point at distance eps / 2.
   """
+  NONNEGATIVE = ("eps", "eta")
+  PROBABILITIES = ("alpha_max", "beta")
+  MINIMUMS = {"n_restarts": 1}
+
   eps: float = 0.3
   alpha_max: float = 0.1
   eta: float = 1.05
   beta: float = 0.9
-  steps: int = struct.field(pytree_node=False, default=100)
-  norm: str = struct.field(pytree_node=False, default="linf")
-  n_restarts: int = struct.field(pytree_node=False, default=1)
+  steps: int = static(100)
+  norm: str = static("linf")
+  n_restarts: int = static(1)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("n_restarts", self.n_restarts, 1)
+  def key_reason(self):
+    return "n_restarts > 1" if self.n_restarts > 1 else None
 
-  def validate(self) -> "FAB":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "alpha_max", "eta", "beta"))
-    _check_at_most("alpha_max", self.alpha_max, 1.0)
-    _check_at_most("beta", self.beta, 1.0)
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] in [0, 1]: the minimal adversarial point found
-    where its norm is <= eps, x elsewhere.
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: true labels [batch].
-      key: PRNG key, required when n_restarts > 1.
-    """
+  def run(self, logits_fn, x, y, key):
+    """The minimal adversarial point found where its norm is <= eps, x elsewhere."""
     best, distance = self._search(logits_fn, x, y, key, stop_at=self.eps)
-    keep = (distance <= self.eps).reshape((-1,) + (1,) * (x.ndim - 1))
-    return jnp.where(keep, best, x)
+    return jnp.where(_expand(distance <= self.eps, x), best, x)
 
   def minimal(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
               key: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     """The smallest adversarial point of every run, whatever its norm.
 
     Every run updates every point (no early stop at eps; eps only sets the
-    restart radius).
+    restart radius). Arguments as `__call__`, with its checks.
 
     Returns:
       (x_min [batch, ...], distance [batch]): distance is ||x_min - x|| in
       `norm`; 0 where x is already misclassified (x_min = x), +inf where no run
       found an adversarial point (x_min = x).
     """
-    return self._search(logits_fn, x, y, key, stop_at=-jnp.inf)
+    # `Attack.__call__` with another algorithm: its checks, then the search.
+    return MinimalFAB(self)(logits_fn, x, y, key=key)
 
   def _targets(self, logits: jax.Array) -> jax.Array | None:
     """Target classes [runs, batch] (FAB-T), or None for the untargeted attack."""
@@ -134,39 +121,36 @@ class FAB:
     return None
 
   def _search(self, logits_fn, x, y, key, stop_at):
-    """Runs every (target, restart); returns (best [batch, ...], distance [batch])."""
-    self.validate()
-    _core.check_batch(x, y)
-    if self.n_restarts > 1 and key is None:
-      raise ValueError(f"{type(self).__name__} with n_restarts > 1 needs a PRNG `key`.")
-    batch = x.shape[0]
+    """Runs every (target, restart); returns (best [batch, ...], distance [batch]).
+
+    A point broken within stop_at by an earlier run keeps that point, as the
+    reference attacks only the points still robust; the others keep the
+    smallest adversarial point over runs.
+    """
     logits = logits_fn(x)
     correct = jnp.argmax(logits, axis=1) == y
     targets = self._targets(logits)
     n_runs = (1 if targets is None else targets.shape[0]) * self.n_restarts
 
     def run(carry):
-      i, best, distance = carry
+      i, kept = carry
       start = x
       if self.n_restarts > 1:
         start = jnp.where(i % self.n_restarts > 0,
                           _restart_point(jax.random.fold_in(key, i), x, self.eps, self.norm), x)
       target = None if targets is None else targets[i // self.n_restarts]
       found, found_distance = self._single_run(logits_fn, x, y, start, target)
-      # A point broken within stop_at by an earlier run keeps that point, as the
-      # reference attacks only the points still robust.
-      better = ~(distance <= stop_at) & (found_distance < distance)
-      expand = better.reshape((-1,) + (1,) * (x.ndim - 1))
-      return (i + 1, jnp.where(expand, found, best),
-              jnp.where(better, found_distance, distance))
+      found = Kept(found, found_distance <= stop_at, found_distance)
+      return i + 1, keep_first_success(kept, found, higher_is_better=False)
 
     def not_done(carry):
-      i, _, distance = carry
-      return (i < n_runs) & jnp.any(correct & ~(distance <= stop_at))
+      i, kept = carry
+      return (i < n_runs) & jnp.any(correct & ~kept.success)
 
-    init = (jnp.asarray(0), x, jnp.where(correct, jnp.inf, 0.0).astype(x.dtype))
-    _, best, distance = jax.lax.while_loop(not_done, run, init)
-    return best, distance
+    distance = jnp.where(correct, jnp.inf, 0.0).astype(x.dtype)
+    init = (jnp.asarray(0), Kept(x, distance <= stop_at, distance))
+    _, kept = jax.lax.while_loop(not_done, run, init)
+    return kept.x, kept.score
 
   def _linearise(self, logits_fn, x1, y, target):
     """(f [batch, k], grad f [batch, k, d]): the logit differences to y and their
@@ -245,11 +229,9 @@ class FABT(FAB):
       classes - 1.
     (the others as in `FAB`)
   """
-  n_target_classes: int = struct.field(pytree_node=False, default=9)
+  MINIMUMS = {**FAB.MINIMUMS, "n_target_classes": 1}
 
-  def __post_init__(self):
-    super().__post_init__()
-    _core.check_at_least("n_target_classes", self.n_target_classes, 1)
+  n_target_classes: int = static(9)
 
   def _targets(self, logits: jax.Array) -> jax.Array:
     classes = logits.shape[1]
@@ -258,3 +240,20 @@ class FABT(FAB):
                        f"{self.n_target_classes}.")
     ranked = jax.lax.top_k(logits, self.n_target_classes + 1)[1]  # [batch, n + 1]
     return ranked[:, 1:].T
+
+
+@struct.dataclass
+class MinimalFAB(Attack):
+  """`FAB.minimal` as an attack, so that it runs through the contract's checks."""
+  NONNEGATIVE = ()
+
+  fab: FAB
+
+  def check_numeric(self):
+    self.fab.validate()
+
+  def key_reason(self):
+    return self.fab.key_reason()
+
+  def run(self, logits_fn, x, y, key):
+    return self.fab._search(logits_fn, x, y, key, stop_at=-jnp.inf)

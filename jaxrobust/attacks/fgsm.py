@@ -13,6 +13,7 @@ import jax
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cross_entropy, get_loss
 
 
@@ -24,13 +25,8 @@ def _step(logits_fn, loss_fn, x, x_adv, y, eps, step_size, norm, targeted):
   return _core.to_ball_and_box(x, x_adv, eps, norm)
 
 
-def _needs_key(name, key):
-  if key is None:
-    raise ValueError(f"{name} starts from a random point and needs a PRNG `key`.")
-
-
 @struct.dataclass
-class FGSM:
+class FGSM(Attack):
   """x_adv = clip(x + eps * dir(grad loss)): one step to the edge of the ball.
 
   With norm="linf" (the default) dir is sign, the fast gradient sign method;
@@ -43,24 +39,14 @@ class FGSM:
     targeted: if True, `y` are target labels and the loss is descended (static).
   """
   eps: float = 8 / 255
-  norm: str = struct.field(pytree_node=False, default="linf")
-  loss: str = struct.field(pytree_node=False, default="ce")
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  norm: str = static("linf")
+  loss: str = static("ce")
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
+  NONNEGATIVE = ("eps",)
 
-  def validate(self) -> "FGSM":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps",))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; `key` is unused."""
-    del key  # deterministic
-    self.validate()
-    _core.check_batch(x, y)
+  def run(self, logits_fn, x, y, key):
+    """Deterministic."""
     # The projection is a no-op up to rounding; it keeps x_adv provably in the
     # ball and makes FGSM equal to one PGD step of size eps bit for bit.
     return _step(logits_fn, get_loss(self.loss), x, x, y, self.eps, self.eps,
@@ -68,7 +54,7 @@ class FGSM:
 
 
 @struct.dataclass
-class FFGSM:
+class FFGSM(Attack):
   """FGSM from a uniform random point of the Linf ball, step step_size, projected.
 
   The "fast" adversarial training attack of Wong et al.: with
@@ -81,26 +67,18 @@ class FFGSM:
   """
   eps: float = 8 / 255
   step_size: float = 10 / 255
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  targeted: bool = static(False)
 
-  def validate(self) -> "FFGSM":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size"))
-    return self
+  RANDOMIZED = "it starts from a random point"
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; needs `key`."""
-    self.validate()
-    _core.check_batch(x, y)
-    _needs_key("FFGSM", key)
+  def run(self, logits_fn, x, y, key):
     start = _core.random_start(key, x, self.eps, "linf")
     return _step(logits_fn, cross_entropy, x, start, y, self.eps, self.step_size,
                  "linf", self.targeted)
 
 
 @struct.dataclass
-class RFGSM:
+class RFGSM(Attack):
   """R+FGSM: a random sign step of size alpha, then `steps` projected sign steps.
 
   The paper's attack is one step of size eps - alpha:
@@ -120,23 +98,13 @@ class RFGSM:
   eps: float = 8 / 255
   step_size: float = 4 / 255
   alpha: float = 4 / 255
-  steps: int = struct.field(pytree_node=False, default=1)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(1)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
+  NONNEGATIVE = ("eps", "step_size", "alpha")
+  RANDOMIZED = "it starts from a random sign step"
 
-  def validate(self) -> "RFGSM":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size", "alpha"))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; needs `key`."""
-    self.validate()
-    _core.check_batch(x, y)
-    _needs_key("RFGSM", key)
+  def run(self, logits_fn, x, y, key):
     # sign(N(0, I)) is a Rademacher draw.
     noise = jax.random.rademacher(key, x.shape, x.dtype)
     start = _core.clip_to_box(x + _core.project(self.alpha * noise, self.eps, "linf"))

@@ -18,6 +18,7 @@ import numpy as np
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cw_margin
 
 
@@ -53,7 +54,7 @@ def fourier_basis(height: int, width: int, frequencies=None) -> jax.Array:
 
 
 @struct.dataclass
-class SingleFourier:
+class SingleFourier(Attack):
   """x_adv = clip(x + eps * s * B_{u,v} / ||s * B_{u,v}||), the best over frequencies
   (u, v) and signs s, per example.
 
@@ -86,25 +87,22 @@ class SingleFourier:
   NORMS: ClassVar[tuple] = ("linf", "l2")
 
   eps: float = 0.3
-  norm: str = struct.field(pytree_node=False, default="l2")
-  frequencies: tuple | None = struct.field(pytree_node=False, default=None)
-  per_channel: bool = struct.field(pytree_node=False, default=False)
-  chunk_size: int = struct.field(pytree_node=False, default=32)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  norm: str = static("l2")
+  frequencies: tuple | None = static(None)
+  per_channel: bool = static(False)
+  chunk_size: int = static(32)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("chunk_size", self.chunk_size, 1)
+  NONNEGATIVE = ("eps",)
+  MINIMUMS = {"chunk_size": 1}
+  IMAGES = True
+
+  def check_static(self):
     if self.frequencies is not None:
       f = np.asarray(self.frequencies)
       if f.ndim != 2 or f.shape[1] != 2 or len(f) == 0 or not np.issubdtype(f.dtype, np.integer):
         raise ValueError("frequencies must be a non-empty tuple of integer (u, v) pairs, "
                          f"got {self.frequencies!r}.")
-
-  def validate(self) -> "SingleFourier":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps",))
-    return self
 
   def _frequencies(self, height, width) -> np.ndarray:
     if self.frequencies is None:
@@ -130,22 +128,8 @@ class SingleFourier:
     scale = _core.norm(basis, self.norm)
     return jnp.asarray(self.eps, dtype) * basis / _core._expand(jnp.maximum(scale, 1e-12), basis)
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, h, w, c] with ||x_adv - x|| <= eps, inside [0, 1].
-
-    Args:
-      logits_fn: inputs [batch, h, w, c] -> logits [batch, classes].
-      x: clean images [batch, h, w, c] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: unused (the search is exhaustive and deterministic).
-    """
-    del key
-    self.validate()
-    _core.check_batch(x, y)
-    if x.ndim != 4:
-      raise ValueError(f"SingleFourier needs images x [batch, height, width, channels]; "
-                       f"got shape {tuple(x.shape)}.")
+  def run(self, logits_fn, x, y, key):
+    """Deterministic: the search is exhaustive."""
     batch, height, width, channels = x.shape
     freqs = self._frequencies(height, width)
     signs = self._signs(channels)

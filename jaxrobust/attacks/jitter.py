@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 
 
 def jitter_loss(logits: jax.Array, labels: jax.Array, noise: jax.Array,
@@ -30,7 +31,7 @@ def jitter_loss(logits: jax.Array, labels: jax.Array, noise: jax.Array,
 
 
 @struct.dataclass
-class Jitter:
+class Jitter(Attack):
   """Linf PGD ascending `jitter_loss`, divided by ||x_adv - x||_inf where already misclassified.
 
   The division (untargeted mode only) rewards a smaller perturbation once a
@@ -50,25 +51,15 @@ class Jitter:
   step_size: float = 2 / 255
   scale: float = 10.0
   std: float = 0.1
-  steps: int = struct.field(pytree_node=False, default=10)
-  random_start: bool = struct.field(pytree_node=False, default=True)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  random_start: bool = static(True)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
+  NONNEGATIVE = ("eps", "step_size", "scale", "std")
+  RANDOMIZED = "it draws noise every step"
 
-  def validate(self) -> "Jitter":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size", "scale", "std"))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; needs `key` (the jitter)."""
-    self.validate()
-    _core.check_batch(x, y)
-    if key is None:
-      raise ValueError("Jitter draws noise every step and needs a PRNG `key`.")
+  def run(self, logits_fn, x, y, key):
+    """Linf ball of radius eps."""
     start_key, noise_key = jax.random.split(key)
     classes = jax.eval_shape(logits_fn, x).shape[-1]
 

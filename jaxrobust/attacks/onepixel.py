@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 
 
 def set_pixels(x: jax.Array, candidate: jax.Array) -> jax.Array:
@@ -51,7 +51,7 @@ def _distinct_others(key: jax.Array, batch: int, pop: int):
 
 
 @struct.dataclass
-class OnePixel:
+class OnePixel(Attack):
   """Changes at most `pixels` pixels per image, found by differential evolution.
 
   Each image has its own population of `popsize` candidates, each (row, col,
@@ -73,39 +73,20 @@ class OnePixel:
     mutation: the differential weight F (the paper's 0.5).
     targeted: if True, `y` are target labels (static).
   """
-  pixels: int = struct.field(pytree_node=False, default=1)
-  steps: int = struct.field(pytree_node=False, default=10)
-  popsize: int = struct.field(pytree_node=False, default=10)
+  pixels: int = static(1)
+  steps: int = static(10)
+  popsize: int = static(10)
   mutation: float = 0.5
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("pixels", self.pixels, 1)
-    # DE/rand/1 draws three members other than the parent.
-    _core.check_at_least("popsize", self.popsize, 4)
+  NONNEGATIVE = ("mutation",)
+  # DE/rand/1 draws three members other than the parent.
+  MINIMUMS = {"pixels": 1, "popsize": 4}
+  IMAGES = True
+  RANDOMIZED = "the search is random"
 
-  def validate(self) -> "OnePixel":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("mutation",))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, h, w, c] differing from x in at most `pixels` pixels.
-
-    Args:
-      logits_fn: inputs [batch, h, w, c] -> logits [batch, classes]; only evaluated.
-      x: clean images [batch, h, w, c] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key (required: the search is random).
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if x.ndim != 4:
-      raise ValueError(f"OnePixel needs images [batch, h, w, c], got x {tuple(x.shape)}.")
-    if key is None:
-      raise ValueError("OnePixel needs a PRNG `key` for its random search.")
+  def run(self, logits_fn, x, y, key):
+    """x_adv differs from x in at most `pixels` pixels; logits_fn is only evaluated."""
     batch, h, w, c = x.shape
     pop, dims = self.popsize, (self.pixels, 2 + c)
     upper = jnp.concatenate([jnp.array([h, w], x.dtype), jnp.ones(c, x.dtype)])

@@ -11,15 +11,12 @@ import jax
 from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.losses import get_loss
+from jaxrobust.attacks._base import Attack, static
 
 
 @struct.dataclass
-class PGD:
+class PGD(Attack):
   """x_{t+1} = Proj_{B(x, eps)}(x_t + step_size * dir(grad loss)), clipped to [0, 1].
-
-  Numeric hyperparameters are pytree leaves (traceable, vmappable for sweeps);
-  structural ones are static.
 
   Attributes:
     eps: radius of the ball (same units as the pixel space [0, 1]).
@@ -33,36 +30,14 @@ class PGD:
   """
   eps: float = 0.3
   step_size: float = 0.01
-  steps: int = struct.field(pytree_node=False, default=10)
-  norm: str = struct.field(pytree_node=False, default="linf")
-  loss: str = struct.field(pytree_node=False, default="ce")
-  random_start: bool = struct.field(pytree_node=False, default=True)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  norm: str = static("linf")
+  loss: str = static("ce")
+  random_start: bool = static(True)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-
-  def validate(self) -> "PGD":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self)
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] with ||x_adv - x|| <= eps, inside [0, 1].
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key, required when `random_start`.
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if self.random_start and key is None:
-      raise ValueError("PGD with random_start=True needs a PRNG `key`.")
-    loss_fn = get_loss(self.loss)
-    sign = -1.0 if self.targeted else 1.0
+  def run(self, logits_fn, x, y, key):
+    loss_fn, sign = self.loss_and_sign()
 
     def step(_, x_adv):
       grad = sign * _core.input_gradient(logits_fn, loss_fn, x_adv, y)
@@ -72,3 +47,15 @@ class PGD:
     x_adv = (_core.random_start(key, x, self.eps, self.norm)
              if self.random_start else x)
     return jax.lax.fori_loop(0, self.steps, step, x_adv)
+
+
+def madry_pgd(eps: float = 0.3, steps: int = 10, step_size: float | None = None,
+              norm: str = "linf", loss: str = "ce", random_start: bool = True,
+              targeted: bool = False) -> PGD:
+  """PGD with Madry et al.'s step 2.5 * eps / steps unless `step_size` is given
+  (the step that lets `steps` iterations cross the ball and back)."""
+  _core.check_at_least("steps", steps, 1)
+  if step_size is None:
+    step_size = 2.5 * eps / steps
+  return PGD(eps=eps, step_size=step_size, steps=steps, norm=norm, loss=loss,
+             random_start=random_start, targeted=targeted)

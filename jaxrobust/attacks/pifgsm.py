@@ -12,6 +12,7 @@ import numpy as np
 from flax import struct
 
 from jaxrobust.attacks import _core, _transfer
+from jaxrobust.attacks._base import Attack, static
 
 
 def project_kernel(size: int) -> np.ndarray:
@@ -22,7 +23,7 @@ def project_kernel(size: int) -> np.ndarray:
 
 
 @struct.dataclass
-class PIFGSM:
+class PIFGSM(Attack):
   """Amplified sign steps whose overflow beyond eps is pushed onto neighbouring pixels.
 
   With alpha = eps / steps, the amplified step beta * alpha and gamma = beta * alpha,
@@ -52,43 +53,33 @@ class PIFGSM:
   amplification: float = 10.0
   decay: float = 0.0
   diversity_prob: float = 0.0
-  steps: int = struct.field(pytree_node=False, default=10)
-  kernel_size: int = struct.field(pytree_node=False, default=3)
-  resize_rate: float = struct.field(pytree_node=False, default=0.9)
-  loss: str = struct.field(pytree_node=False, default="ce")
-  targeted: bool = struct.field(pytree_node=False, default=False)
-  random_start: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  kernel_size: int = static(3)
+  resize_rate: float = static(0.9)
+  loss: str = static("ce")
+  targeted: bool = static(False)
+  random_start: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("kernel_size", self.kernel_size, 3)
+  NONNEGATIVE = ("eps", "amplification", "decay")
+  PROBABILITIES = ("diversity_prob",)
+  MINIMUMS = {"kernel_size": 3}
+  IMAGES = True
+
+  def check_static(self):
     if self.kernel_size % 2 == 0:
       raise ValueError(f"kernel_size must be odd, got {self.kernel_size}.")
     _transfer.check_resize_rate(self.resize_rate)
 
-  def validate(self) -> "PIFGSM":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "amplification", "decay"))
-    _transfer.check_probability("diversity_prob", self.diversity_prob)
-    return self
+  def _diverse(self) -> bool:
+    return isinstance(self.diversity_prob, jax.core.Tracer) or bool(np.any(self.diversity_prob))
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, H, W, C] with ||x_adv - x||_inf <= eps, inside [0, 1].
+  def key_reason(self):
+    return "diversity_prob > 0" if self._diverse() else super().key_reason()
 
-    Args:
-      logits_fn: inputs [batch, H, W, C] -> logits [batch, classes].
-      x: clean images [batch, H, W, C] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key, needed for random_start or a diversity_prob not known to be 0.
-    """
-    loss_fn, sign = _transfer.prepare(self, x, y)
+  def run(self, logits_fn, x, y, key):
+    loss_fn, sign = self.loss_and_sign()
     x_start, key = _transfer.start(self, x, key)
-    diverse = None
-    if isinstance(self.diversity_prob, jax.core.Tracer) or np.any(self.diversity_prob):
-      _transfer.require_key("PIFGSM with diversity_prob > 0", key)
-      diverse = lambda k, z: _transfer.input_diversity(k, z, self.resize_rate,
-                                                       self.diversity_prob)
+    diverse = _transfer.diverse_inputs(self) if self._diverse() else None
     gradient = _transfer.loss_gradient(logits_fn, loss_fn, y, sign, diverse)
     kernel = project_kernel(self.kernel_size)
     step = self.amplification * self.eps / self.steps

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 
 MAPPINGS = ("random", "similarity", "similarity_random", "distance", "distance_random")
 
@@ -33,7 +34,7 @@ def _check_dimensions(name: str, dimensions) -> None:
 
 
 @struct.dataclass
-class Pixle:
+class Pixle(Attack):
   """Rearranges pixels: copies a random patch of x's own pixels to chosen positions.
 
   For every image, `restarts` rounds of `max_iterations` candidates each. A
@@ -63,46 +64,29 @@ class Pixle:
     pixel_mapping: one of MAPPINGS (static).
     targeted: if True, `y` are target labels (static).
   """
-  restarts: int = struct.field(pytree_node=False, default=20)
-  max_iterations: int = struct.field(pytree_node=False, default=10)
-  x_dimensions: tuple = struct.field(pytree_node=False, default=(2, 10))
-  y_dimensions: tuple = struct.field(pytree_node=False, default=(2, 10))
-  pixel_mapping: str = struct.field(pytree_node=False, default="random")
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  restarts: int = static(20)
+  max_iterations: int = static(10)
+  x_dimensions: tuple = static((2, 10))
+  y_dimensions: tuple = static((2, 10))
+  pixel_mapping: str = static("random")
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("restarts", self.restarts, 1)
-    _core.check_at_least("max_iterations", self.max_iterations, 1)
+  NONNEGATIVE = ()
+  MINIMUMS = {"restarts": 1, "max_iterations": 1}
+  IMAGES = True
+  RANDOMIZED = "the search is random"
+
+  def check_static(self):
     _check_dimensions("x_dimensions", self.x_dimensions)
     _check_dimensions("y_dimensions", self.y_dimensions)
     _core.check_choice("pixel_mapping", self.pixel_mapping, MAPPINGS)
 
-  def validate(self) -> "Pixle":
-    """No numeric hyperparameters; returns self."""
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, h, w, c]; every changed pixel holds a pixel value of x.
-
-    Args:
-      logits_fn: inputs [batch, h, w, c] -> logits [batch, classes]; only evaluated.
-      x: clean images [batch, h, w, c] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key (required: the search is random).
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if x.ndim != 4:
-      raise ValueError(f"Pixle needs images [batch, h, w, c], got x {tuple(x.shape)}.")
-    if key is None:
-      raise ValueError("Pixle needs a PRNG `key` for its random search.")
+  def run(self, logits_fn, x, y, key):
+    """Every changed pixel holds a pixel value of x; logits_fn is only evaluated."""
     batch, h, w, c = x.shape
     n_cand = self.max_iterations
     x_lo, x_hi = _bounds(self.x_dimensions, w)
     y_lo, y_hi = _bounds(self.y_dimensions, h)
-    patch = y_hi * x_hi  # the largest patch; smaller ones mask the rest
     flat_x = x.reshape(batch, h * w, c)
 
     def candidate(k, source, current):

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
+from jaxrobust.attacks._select import Kept, keep_first_success
 from jaxrobust.losses import get_loss
 
 
 @struct.dataclass
-class Restarts:
+class Restarts(Attack):
   """Runs `attack` with `restarts` keys (by vmap) and keeps, per example, the
   first run that succeeds (misclassifies, or hits the target when targeted),
   else the one with the highest attack loss.
 
   Attributes:
     attack: any attack with a random start (its numeric fields stay leaves,
-      so a `Restarts` can be swept over eps like the attack itself).
+      so a `Restarts` can be swept over eps like the attack itself; it checks
+      them itself on every call).
     restarts: number of runs (static); memory grows linearly with it.
   """
+  MINIMUMS = {"restarts": 1}
+  RANDOMIZED = "each restart draws its own key"
+
   attack: object
-  restarts: int = struct.field(pytree_node=False, default=1)
+  restarts: int = static(1)
 
-  def __post_init__(self):
-    _core.check_at_least("restarts", self.restarts, 1)
-
-  def __call__(self, logits_fn, x, y, *, key):
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]."""
+  def run(self, logits_fn, x, y, key):
     keys = jax.random.split(key, self.restarts)
     candidates = jax.vmap(lambda k: self.attack(logits_fn, x, y, key=k))(keys)
     targeted = getattr(self.attack, "targeted", False)
@@ -37,10 +37,11 @@ class Restarts:
     def score(x_adv):
       logits = logits_fn(x_adv)
       hit = logits.argmax(-1) == y
-      success = hit if targeted else ~hit
       loss = -loss_fn(logits, y) if targeted else loss_fn(logits, y)
-      return jnp.where(success, jnp.inf, loss)
+      return hit if targeted else ~hit, loss
 
-    best = jnp.argmax(jax.vmap(score)(candidates), axis=0)  # [batch]
-    return jnp.take_along_axis(
-        candidates, best.reshape((1, -1) + (1,) * (x.ndim - 1)), axis=0)[0]
+    success, loss = jax.vmap(score)(candidates)
+    kept = Kept(candidates[0], success[0], loss[0])
+    for r in range(1, self.restarts):
+      kept = keep_first_success(kept, Kept(candidates[r], success[r], loss[r]))
+    return kept.x

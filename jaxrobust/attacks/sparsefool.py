@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
+from jaxrobust import _checks
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.attacks.deepfool import DeepFool
 
 # The solver's overshoot of the plane (the paper's code: beta = 0.001), and its
@@ -55,7 +56,7 @@ def linear_solver(x: jax.Array, normal: jax.Array, point: jax.Array) -> jax.Arra
 
 
 @struct.dataclass
-class SparseFool:
+class SparseFool(Attack):
   """SparseFool: repeat {DeepFool boundary point, sparse linear step} until misclassified.
 
   From x_i (x_0 = x): DeepFool (at most `deepfool_steps` steps) finds r, the
@@ -80,39 +81,20 @@ class SparseFool:
     deepfool_steps: maximum steps of each DeepFool call (static; 50).
     num_classes: DeepFool's candidate classes, as DeepFool's field (static).
   """
-  steps: int = struct.field(pytree_node=False, default=20)
+  steps: int = static(20)
   lam: float = 3.0
   overshoot: float = 0.02
-  deepfool_steps: int = struct.field(pytree_node=False, default=50)
-  num_classes: int | None = struct.field(pytree_node=False, default=None)
+  deepfool_steps: int = static(50)
+  num_classes: int | None = static(None)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("deepfool_steps", self.deepfool_steps, 1)
-    if self.num_classes is not None:
-      _core.check_at_least("num_classes", self.num_classes, 2)
+  NONNEGATIVE = ("lam", "overshoot")
+  MINIMUMS = {"deepfool_steps": 1, "num_classes": 2}
 
-  def validate(self) -> "SparseFool":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("lam", "overshoot"))
-    if _core._is_concrete(self.lam) and np.any(np.asarray(self.lam) < 1):
-      raise ValueError(f"lam must be >= 1 (the boundary point is x_i + lam * r), "
-                       f"got {self.lam}.")
-    return self
+  def check_numeric(self):
+    _checks.check_number("lam (the boundary point is x_i + lam * r)", self.lam, low=1)
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] in [0, 1], differing from x in few coordinates.
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes].
-      x: clean inputs [batch, ...] in [0, 1].
-      y: true labels [batch].
-      key: unused (the attack is deterministic).
-    """
-    del key
-    self.validate()
-    _core.check_batch(x, y)
+  def run(self, logits_fn, x, y, key):
+    """Deterministic; y are the true labels; x_adv differs from x in few coordinates."""
     deepfool = DeepFool(steps=self.deepfool_steps, num_classes=self.num_classes)
     expand = lambda v: v.reshape((-1,) + (1,) * (x.ndim - 1))
 

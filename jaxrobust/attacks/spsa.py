@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from jaxrobust import _checks
 import optax
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cw_margin
 
 
@@ -59,7 +60,7 @@ def spsa_gradient(loss_fn, x: jax.Array, key: jax.Array, delta, nb_sample: int,
 
 
 @struct.dataclass
-class SPSA:
+class SPSA(Attack):
   """Adam descent of the margin loss on an SPSA gradient estimate, projected to the Linf ball.
 
   Each iteration estimates the gradient from `nb_sample` Rademacher pairs
@@ -86,40 +87,22 @@ class SPSA:
   eps: float = 0.3
   delta: float = 0.01
   learning_rate: float = 0.01
-  steps: int = struct.field(pytree_node=False, default=10)
-  nb_sample: int = struct.field(pytree_node=False, default=128)
-  sample_batch: int | None = struct.field(pytree_node=False, default=32)
-  random_start: bool = struct.field(pytree_node=False, default=False)
-  early_stop: bool = struct.field(pytree_node=False, default=True)
-  targeted: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  nb_sample: int = static(128)
+  sample_batch: int | None = static(32)
+  random_start: bool = static(False)
+  early_stop: bool = static(True)
+  targeted: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("nb_sample", self.nb_sample, 1)
-    if self.sample_batch is not None:
-      _core.check_at_least("sample_batch", self.sample_batch, 1)
+  NONNEGATIVE = ("eps", "delta", "learning_rate")
+  MINIMUMS = {"nb_sample": 1, "sample_batch": 1}
+  RANDOMIZED = "the perturbations are random"
 
-  def validate(self) -> "SPSA":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "delta", "learning_rate"))
-    if _core._is_concrete(self.delta) and np.any(np.asarray(self.delta) <= 0):
-      raise ValueError(f"delta must be > 0 (it divides the estimate), got {self.delta}.")
-    return self
+  def check_numeric(self):
+    _checks.check_number("delta (it divides the estimate)", self.delta, low=0, low_open=True)
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, ...] with ||x_adv - x||_inf <= eps, inside [0, 1].
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes]; only evaluated.
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key (required: the perturbations are random).
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if key is None:
-      raise ValueError("SPSA needs a PRNG `key` for its random perturbations.")
+  def run(self, logits_fn, x, y, key):
+    """Linf ball of radius eps; logits_fn is only evaluated."""
     n_rep = lambda z: z.shape[0] // x.shape[0]
     loss_of = lambda z: margin_loss(logits_fn(z), jnp.tile(y, n_rep(z)), self.targeted)
     optimizer = optax.adam(self.learning_rate)

@@ -16,6 +16,8 @@ import numpy as np
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
+from jaxrobust.attacks._select import Kept, keep_first_success
 from jaxrobust.losses import cw_margin
 
 # Iterations (in units of a 10,000-query budget) after which p is halved.
@@ -128,7 +130,7 @@ def _l2_normalise(v, axis):
 
 
 @struct.dataclass
-class Square:
+class Square(Attack):
   """Random search for a point of the eps ball that lowers the margin.
 
   Each query changes the current best point on one random s x s window (all
@@ -170,77 +172,57 @@ class Square:
       it, as AutoAttack's code does.
   """
   NORMS: ClassVar[tuple] = ("linf", "l2")
+  NONNEGATIVE = ("eps",)
+  MINIMUMS = {"n_queries": 1, "n_restarts": 1}
+  IMAGES = True
+  RANDOMIZED = "a random search"
 
   eps: float = 0.3
-  n_queries: int = struct.field(pytree_node=False, default=5000)
-  p_init: float = struct.field(pytree_node=False, default=0.8)
-  n_restarts: int = struct.field(pytree_node=False, default=1)
-  norm: str = struct.field(pytree_node=False, default="linf")
-  targeted: bool = struct.field(pytree_node=False, default=False)
-  redraw_noops: bool = struct.field(pytree_node=False, default=True)
+  n_queries: int = static(5000)
+  p_init: float = static(0.8)
+  n_restarts: int = static(1)
+  norm: str = static("linf")
+  targeted: bool = static(False)
+  redraw_noops: bool = static(True)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("n_queries", self.n_queries, 1)
-    _core.check_at_least("n_restarts", self.n_restarts, 1)
+  def check_static(self):
     if not (isinstance(self.p_init, (float, int)) and 0 < self.p_init <= 1):
       raise ValueError(f"p_init must be a number in (0, 1], got {self.p_init!r}.")
 
-  def validate(self) -> "Square":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps",))
-    return self
-
   def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
                key: jax.Array | None = None) -> jax.Array:
-    """Returns x_adv [batch, h, w, c] with ||x_adv - x|| <= eps, inside [0, 1].
+    """x_adv [batch, h, w, c] (`Attack.__call__`); `run` also counts the queries."""
+    return super().__call__(logits_fn, x, y, key=key)[0]
 
-    Args:
-      logits_fn: inputs [batch, h, w, c] -> logits [batch, classes].
-      x: clean images [batch, h, w, c] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key (required).
-    """
-    return self.run(logits_fn, x, y, key=key)[0]
-
-  def run(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-          key: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-    """Returns (x_adv [batch, h, w, c], queries [batch] int32).
+  def run(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array,
+          key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Returns (x_adv [batch, h, w, c], queries [batch] int32), unchecked.
 
     x_adv is the point of lowest margin found (x itself where the clean input
     is already misclassified: no query is spent on it); queries counts the
     model evaluations spent on each example over all restarts.
     """
-    self._check(x, y, key)
+    if self.norm == "l2" and min(x.shape[1:3]) < 5:
+      raise ValueError(f"Square L2 needs images of at least 5 x 5 pixels, got {x.shape[1:3]}.")
     margin_clean = self.margin(logits_fn(x), y)
 
     def restart(r, carry):
-      x_adv, margin, queries = carry
-      state = self.init(logits_fn, x, y, jax.random.fold_in(key, r), active=margin > 0)
+      kept, queries = carry
+      state = self.init(logits_fn, x, y, jax.random.fold_in(key, r), active=kept.score > 0)
       state = jax.lax.while_loop(
           lambda c: (c[0] < self.n_queries - 1) & jnp.any(c[1].active),
           lambda c: (c[0] + 1, self.step(logits_fn, x, y, c[1], c[0],
                                          jax.random.fold_in(key, r))),
           (jnp.zeros((), jnp.int32), state))[1]
-      better = state.margin < margin
-      return (jnp.where(_expand(better, x), state.x_best, x_adv),
-              jnp.where(better, state.margin, margin), queries + state.queries)
+      # Lower margins are better; a margin <= 0 is a success, kept from then on.
+      found = Kept(state.x_best, state.margin <= 0, state.margin)
+      return (keep_first_success(kept, found, higher_is_better=False),
+              queries + state.queries)
 
-    x_adv, _, queries = jax.lax.fori_loop(
+    kept, queries = jax.lax.fori_loop(
         0, self.n_restarts, restart,
-        (x, margin_clean, jnp.zeros(x.shape[:1], jnp.int32)))
-    return x_adv, queries
-
-  def _check(self, x, y, key):
-    self.validate()
-    _core.check_batch(x, y)
-    if x.ndim != 4:
-      raise ValueError(f"Square needs images x [batch, height, width, channels]; got "
-                       f"shape {tuple(x.shape)}.")
-    if self.norm == "l2" and min(x.shape[1:3]) < 5:
-      raise ValueError(f"Square L2 needs images of at least 5 x 5 pixels, got {x.shape[1:3]}.")
-    if key is None:
-      raise ValueError("Square is a random search: it needs a PRNG `key`.")
+        (Kept(x, margin_clean <= 0, margin_clean), jnp.zeros(x.shape[:1], jnp.int32)))
+    return kept.x, queries
 
   def margin(self, logits: jax.Array, y: jax.Array) -> jax.Array:
     """[batch]: z_y - max_{j != y} z_j (targeted: max_{j != y} z_j - z_y); <= 0: fooled."""

@@ -11,6 +11,7 @@ import jax
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import kl_divergence
 
 
@@ -19,7 +20,7 @@ def _kl_to_reference(logits: jax.Array, reference_logits: jax.Array) -> jax.Arra
 
 
 @struct.dataclass
-class TPGD:
+class TPGD(Attack):
   """PGD (Linf) on KL(softmax(f(x)) || softmax(f(x_adv))), from x + 0.001 N(0, I).
 
   Untargeted only, and label-free: `y` is validated but unused, since the
@@ -32,23 +33,12 @@ class TPGD:
   """
   eps: float = 8 / 255
   step_size: float = 2 / 255
-  steps: int = struct.field(pytree_node=False, default=10)
+  steps: int = static(10)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
+  RANDOMIZED = "it starts from x + 0.001 N(0, I)"
 
-  def validate(self) -> "TPGD":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size"))
-    return self
-
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...]; needs `key`."""
-    self.validate()
-    _core.check_batch(x, y)
-    if key is None:
-      raise ValueError("TPGD starts from x + 0.001 N(0, I) and needs a PRNG `key`.")
+  def run(self, logits_fn, x, y, key):
+    """Label-free: y is checked but unused."""
     reference = jax.lax.stop_gradient(logits_fn(x))
     # At x itself the KL and its gradient vanish; the small Gaussian start
     # (TRADES' 0.001) gives the first step a direction. Steps project it away.

@@ -14,12 +14,12 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks._base import Attack, static
 from jaxrobust.attacks.eot import eot_gradient
-from jaxrobust.losses import get_loss
 
 
 @struct.dataclass
-class UPGD:
+class UPGD(Attack):
   """PGD whose step follows m_t = g_t / ||g_t||_1 + decay * m_{t-1}.
 
   g_t is the loss gradient, averaged over `eot_iter` draws of the model's
@@ -42,44 +42,29 @@ class UPGD:
   eps: float = 8 / 255
   step_size: float = 2 / 255
   decay: float = 0.0
-  steps: int = struct.field(pytree_node=False, default=10)
-  norm: str = struct.field(pytree_node=False, default="linf")
-  loss: str = struct.field(pytree_node=False, default="ce")
-  targeted: bool = struct.field(pytree_node=False, default=False)
-  random_start: bool = struct.field(pytree_node=False, default=False)
-  eot_iter: int = struct.field(pytree_node=False, default=1)
-  randomized: bool = struct.field(pytree_node=False, default=False)
+  steps: int = static(10)
+  norm: str = static("linf")
+  loss: str = static("ce")
+  targeted: bool = static(False)
+  random_start: bool = static(False)
+  eot_iter: int = static(1)
+  randomized: bool = static(False)
 
-  def __post_init__(self):
-    _core.check_static_fields(self)
-    _core.check_at_least("eot_iter", self.eot_iter, 1)
+  NONNEGATIVE = ("eps", "step_size", "decay")
+  MINIMUMS = {"eot_iter": 1}
+
+  def check_static(self):
     if self.eot_iter > 1 and not self.randomized:
       raise ValueError("eot_iter > 1 averages over a randomized model's draws: set "
                        "randomized=True (model logits_fn(x, key)); a deterministic "
                        "model gives the same gradient every draw.")
 
-  def validate(self) -> "UPGD":
-    """Checks the numeric hyperparameters when they are concrete; returns self."""
-    _core.check_numeric_fields(self, names=("eps", "step_size", "decay"))
-    return self
+  def key_reason(self):
+    return "randomized=True" if self.randomized else super().key_reason()
 
-  def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x [batch, ...] in [0, 1], y [batch] -> x_adv [batch, ...].
-
-    Args:
-      logits_fn: inputs [batch, ...] -> logits [batch, classes], or
-        (inputs, key) -> logits when `randomized`.
-      x: clean inputs [batch, ...] in [0, 1].
-      y: labels [batch] (targets if `targeted`).
-      key: PRNG key, required when `random_start` or `randomized`.
-    """
-    self.validate()
-    _core.check_batch(x, y)
-    if (self.random_start or self.randomized) and key is None:
-      raise ValueError("UPGD with random_start or randomized needs a PRNG `key`.")
-    loss_fn = get_loss(self.loss)
-    sign = -1.0 if self.targeted else 1.0
+  def run(self, logits_fn, x, y, key):
+    """logits_fn: (inputs, key) -> logits when `randomized`."""
+    loss_fn, sign = self.loss_and_sign()
     start_key, noise_key = jax.random.split(key) if key is not None else (None, None)
 
     def gradient(t, x_adv):

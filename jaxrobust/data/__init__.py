@@ -3,7 +3,7 @@
 from jaxrobust.data.augment import augment, random_crop, random_flip
 from jaxrobust.data.batching import (epoch_batches, epoch_permutation,
                                      num_batches, sequential_batches, to_float)
-from jaxrobust.data.datasets import (Dataset, DatasetInfo, dataset_names,
-                                     load)
+from jaxrobust.data.datasets import dataset_names, load
+from jaxrobust.data.info import Dataset, DatasetInfo
 from jaxrobust.data.timeseries import (SERIES, ForecastData, forecasting_split, load_series,
                                        sliding_windows)

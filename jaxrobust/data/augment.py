@@ -5,6 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxrobust import _checks
+
+_IMAGES = ("batch", "height", "width", "channels")
+
 
 def random_crop(key: jax.Array, images: jax.Array, padding: int) -> jax.Array:
   """Pads each image by `padding` zeros per side and crops back at a random offset.
@@ -17,8 +21,8 @@ def random_crop(key: jax.Array, images: jax.Array, padding: int) -> jax.Array:
   Returns:
     [b, h, w, c], each image shifted independently.
   """
-  if padding < 0:
-    raise ValueError(f"padding must be >= 0, got {padding}.")
+  _checks.check_int_at_least("padding", padding, 0)
+  _checks.check_ndim("images (a single image: images[None])", images, _IMAGES)
   if padding == 0:
     return images
   b, h, w, c = images.shape
@@ -33,6 +37,7 @@ def random_crop(key: jax.Array, images: jax.Array, padding: int) -> jax.Array:
 
 def random_flip(key: jax.Array, images: jax.Array) -> jax.Array:
   """Flips each image [b, h, w, c] left-right with probability 1/2."""
+  _checks.check_ndim("images (a single image: images[None])", images, _IMAGES)
   flip = jax.random.bernoulli(key, 0.5, (images.shape[0], 1, 1, 1))
   return jnp.where(flip, images[:, :, ::-1, :], images)
 

@@ -2,36 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import NamedTuple
-
-import numpy as np
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-  """Static facts about a dataset.
-
-  Attributes:
-    name: registry name, e.g. "mnist5k".
-    num_classes: number of labels.
-    input_shape: one image as (height, width, channels).
-    mean, std: per-channel statistics of pixels in [0, 1], used by the model's
-      normalization layer (inputs always stay in [0, 1]).
-  """
-  name: str
-  num_classes: int
-  input_shape: tuple[int, int, int]
-  mean: tuple[float, ...]
-  std: tuple[float, ...]
-
-
-class Dataset(NamedTuple):
-  """An in-memory split: images uint8 [n, h, w, c], labels int32 [n]."""
-  images: np.ndarray
-  labels: np.ndarray
-  info: DatasetInfo
-
+from jaxrobust.data import embedded, tfds_source
+from jaxrobust.data.info import Dataset
 
 EMBEDDED = ("mnist5k", "digits")
 SPLITS = ("train", "test")
@@ -39,7 +11,6 @@ SPLITS = ("train", "test")
 
 def dataset_names() -> tuple[str, ...]:
   """All names `load` accepts: embedded (offline) first, then TFDS."""
-  from jaxrobust.data import tfds_source
   return EMBEDDED + tuple(tfds_source.TFDS_DATASETS)
 
 
@@ -57,12 +28,10 @@ def load(name: str, split: str, data_dir: str | None = None) -> Dataset:
     `Dataset` with images uint8 [n, h, w, c] and labels int32 [n].
   """
   if name in EMBEDDED:
-    from jaxrobust.data import embedded
     if split not in SPLITS:
       raise ValueError(
           f"Unknown split {split!r} for {name!r}; valid splits: {SPLITS}.")
     return Dataset(*embedded.load_embedded(name, split))
-  from jaxrobust.data import tfds_source
   if name in tfds_source.TFDS_DATASETS:
     info = tfds_source.TFDS_DATASETS[name]
     images, labels = tfds_source.load_tfds(name, split, data_dir)

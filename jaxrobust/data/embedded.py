@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from jaxrobust.data.datasets import DatasetInfo
+from jaxrobust.data.info import DatasetInfo
 
 TEST_FRACTION = 0.2
 _SPLIT_SEED = 0  # fixed: the split is part of the dataset's definition

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from jaxrobust.data.datasets import DatasetInfo
+from jaxrobust.data.info import DatasetInfo
 
 TFDS_DATASETS = {
     # Per-channel pixel statistics (values in [0, 1]) of each train split.

@@ -1,6 +1,6 @@
 """Training objectives: each returns per-example losses for a batch."""
 
-from jaxrobust.defenses._base import Defense
+from jaxrobust.defenses._base import AdversarialDefense, Defense
 from jaxrobust.defenses.absum import absum_penalty, absum_prox
 from jaxrobust.defenses.awp import AWP
 from jaxrobust.defenses.bat import BAT

@@ -1,4 +1,4 @@
-"""Adversarial weight perturbation (AWP) on top of PGD-AT or TRADES.
+"""Adversarial weight perturbation (AWP) on top of an adversarial-training objective.
 
 References:
   Wu, Xia & Wang, "Adversarial Weight Perturbation Helps Robust
@@ -13,13 +13,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
-from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
+from jaxrobust.defenses._base import AdversarialDefense, check_nonnegative_fields
 from jaxrobust.defenses.pgd_at import PGDAT
-from jaxrobust.defenses.trades import TRADES
-from jaxrobust.losses import cross_entropy
-
-BASES = ("pgd_at", "trades")
 
 
 def relative_perturbation(grads: Any, params: Any, gamma) -> Any:
@@ -38,7 +33,7 @@ def relative_perturbation(grads: Any, params: Any, gamma) -> Any:
 
 
 @struct.dataclass
-class AWP:
+class AWP(AdversarialDefense):
   """Trains on the base objective at weights w + v, v the layer-wise
   relative perturbation of size gamma that increases it.
 
@@ -53,51 +48,37 @@ class AWP:
   returns the base loss at the unperturbed weights.
 
   Attributes:
-    eps, step_size, steps: the base defense's inner attack.
-    beta: TRADES' weight (awp_base="trades").
+    base: the objective perturbed (a defense with `adversarial_inputs` and
+      `loss_at`: PGDAT, TRADES, MART, BAT, ...); default PGDAT().
     gamma: relative size of the weight perturbation (paper: 5e-3).
-    awp_base: "pgd_at" or "trades" (static).
   """
-  eps: float = 0.3
-  step_size: float = 0.01
-  beta: float = 6.0
+  base: Any = struct.field(default_factory=PGDAT)
   gamma: float = 5e-3
-  steps: int = struct.field(pytree_node=False, default=10)
-  awp_base: str = struct.field(pytree_node=False, default="pgd_at")
 
+  NONNEGATIVE = ("gamma",)
   perturbs_weights = True  # class attribute: the train-step hook
 
   def __post_init__(self):
-    _core.check_choice("AWP base defense", self.awp_base, BASES)
-    _core.check_nonnegative("gamma", self.gamma)
-    check_nonnegative_fields(self, ("beta",))
-
-  @property
-  def base(self):
-    if self.awp_base == "trades":
-      return TRADES(eps=self.eps, step_size=self.step_size, beta=self.beta,
-                    steps=self.steps)
-    return PGDAT(eps=self.eps, step_size=self.step_size, steps=self.steps)
+    hooks = all(hasattr(self.base, h) for h in ("adversarial_inputs", "loss_at"))
+    if not hooks or getattr(self.base, "perturbs_weights", False):
+      raise TypeError(f"AWP's base must be a defense with adversarial_inputs and "
+                      f"loss_at that does not perturb weights itself (e.g. PGDAT, "
+                      f"TRADES), got {type(self.base).__name__}.")
+    check_nonnegative_fields(self, self.NONNEGATIVE)
 
   @property
   def attack(self):
+    """The base defense's inner attack."""
     return self.base.attack
 
   def adversarial_inputs(self, eval_logits_fn, x, y, *, key):
-    return jax.lax.stop_gradient(self.base.attack(eval_logits_fn, x, y, key=key))
+    return self.base.adversarial_inputs(eval_logits_fn, x, y, key=key)
 
   def loss_at(self, train_logits_fn, x, x_adv, y):
-    if self.awp_base == "trades":
-      return self.base.loss_at(train_logits_fn, x, x_adv, y)
-    logits = train_logits_fn(x_adv)
-    return cross_entropy(logits, y), {"accuracy": accuracy(logits, y)}
+    return self.base.loss_at(train_logits_fn, x, x_adv, y)
 
   def weight_perturbation(self, loss_of_params: Callable[[Any], jax.Array],
                           params: Any) -> Any:
     """v (like params) from the scalar batch loss as a function of the weights."""
     grads = jax.grad(loss_of_params)(params)
     return jax.lax.stop_gradient(relative_perturbation(grads, params, self.gamma))
-
-  def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
-    return self.loss_at(train_logits_fn, x,
-                        self.adversarial_inputs(eval_logits_fn, x, y, key=key), y)

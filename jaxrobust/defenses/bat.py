@@ -7,21 +7,21 @@ References:
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks import _core
-from jaxrobust.attacks.pgd import PGD
 from jaxrobust.attacks.tpgd import TPGD
-from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
+from jaxrobust.defenses._base import AdversarialDefense, accuracy
 from jaxrobust.losses import cross_entropy, kl_divergence
-
-INNER = ("kl", "ce")
 
 
 @struct.dataclass
-class BAT:
+class BAT(AdversarialDefense):
   """loss = CE(f(x), y) + beta * sum_{k=1..m} KL(f(x + (k-1)/m d) || f(x + k/m d)).
 
   d = x_adv - x from the inner attack (eval mode, held fixed). With m = 1 the
@@ -29,32 +29,21 @@ class BAT:
   differentiated, as in TRADES (the reference point is not detached).
 
   Attributes:
-    eps, step_size: Linf radius and step of the inner attack.
+    attack: the inner attack; default TRADES' TPGD(eps=0.3, step_size=0.01,
+      steps=10); a PGD on cross-entropy is the paper's other choice.
     beta: weight of the bridged KL sum.
     bridges: m, the number of segments (static).
-    steps: inner attack iterations (static).
-    inner: "kl" (TRADES' TPGD, the default) or "ce" (PGD on cross-entropy) (static).
   """
-  eps: float = 0.3
-  step_size: float = 0.01
+  attack: Any = struct.field(
+      default_factory=functools.partial(TPGD, eps=0.3, step_size=0.01))
   beta: float = 6.0
   bridges: int = struct.field(pytree_node=False, default=5)
-  steps: int = struct.field(pytree_node=False, default=10)
-  inner: str = struct.field(pytree_node=False, default="kl")
+
+  NONNEGATIVE = ("beta",)
 
   def __post_init__(self):
     _core.check_at_least("bridges", self.bridges, 1)
-    _core.check_choice("BAT inner attack", self.inner, INNER)
-    check_nonnegative_fields(self, ("beta",))
-
-  @property
-  def attack(self):
-    if self.inner == "kl":
-      return TPGD(eps=self.eps, step_size=self.step_size, steps=self.steps)
-    return PGD(eps=self.eps, step_size=self.step_size, steps=self.steps, norm="linf")
-
-  def adversarial_inputs(self, eval_logits_fn, x, y, *, key):
-    return jax.lax.stop_gradient(self.attack(eval_logits_fn, x, y, key=key))
+    super().__post_init__()
 
   def loss_at(self, train_logits_fn, x, x_adv, y):
     m = self.bridges
@@ -68,7 +57,3 @@ class BAT:
     return cross_entropy(logits[0], y) + self.beta * kl, {
         "accuracy": accuracy(logits[0], y), "adv_accuracy": accuracy(logits[-1], y),
         "kl": kl}
-
-  def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
-    return self.loss_at(train_logits_fn, x,
-                        self.adversarial_inputs(eval_logits_fn, x, y, key=key), y)

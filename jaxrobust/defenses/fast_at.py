@@ -81,6 +81,10 @@ class FastAT:
     random_start: start from a uniform point of the ball (static); False is
       plain FGSM training (Goodfellow et al.).
     co_checkpoints: c, points checked along the step; 0 turns the fix off (static).
+
+  The step is this defense's own rather than an attack object (as PGDAT's is):
+  the fix reuses the logits at the step's start, computed by the forward pass
+  that gives the gradient, and Wong et al. state the step as a multiple of eps.
   """
   eps: float = 0.3
   step_ratio: float = 1.25

@@ -37,7 +37,8 @@ class GradAlign:
   x_adv is the single step of `FastAT` (step_ratio * eps, optional random
   start). The paper pairs GradAlign with plain FGSM (step_ratio=1,
   random_start=False); both are options. The gradients in the penalty are taken
-  through the train-mode model (second-order through the weights).
+  through the train-mode model (second-order through the weights). Like
+  FastAT, it keeps its step's fields: eps is also the radius of the penalty's eta.
 
   Attributes:
     eps: Linf radius.

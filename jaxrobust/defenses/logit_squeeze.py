@@ -8,41 +8,38 @@ References:
 
 from __future__ import annotations
 
-import jax
+from typing import Any
+
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
 from jaxrobust.attacks.pgd import PGD
-from jaxrobust.defenses._base import accuracy
+from jaxrobust.defenses._base import AdversarialDefense, accuracy
 from jaxrobust.losses import cross_entropy
 
 
 @struct.dataclass
-class LogitSqueeze:
-  """loss = CE(f(x'), y) + squeeze * ||f(x')||_2, x' = PGD(x) (or x when steps = 0).
+class LogitSqueeze(AdversarialDefense):
+  """loss = CE(f(x'), y) + squeeze * ||f(x')||_2, x' = attack(x) (x when attack is None).
 
   Attributes:
-    eps, step_size, steps: PGD-AT's attack; steps = 0 trains on clean inputs
-      (steps static).
+    attack: PGD-AT's inner attack, default PGD(eps=0.3, step_size=0.01,
+      steps=10); None trains on clean inputs (logit squeezing without
+      adversarial training).
     squeeze: weight of the logit-norm penalty.
   """
-  eps: float = 0.3
-  step_size: float = 0.01
+  attack: Any = struct.field(default_factory=PGD)
   squeeze: float = 0.05
-  steps: int = struct.field(pytree_node=False, default=10)
 
-  def __post_init__(self):
-    _core.check_at_least("steps", self.steps, 0)
-    _core.check_nonnegative("eps", self.eps)
-    _core.check_nonnegative("step_size", self.step_size)
-    _core.check_nonnegative("squeeze", self.squeeze)
+  NONNEGATIVE = ("squeeze",)
+  CLEAN_WITHOUT_ATTACK = True
 
-  def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
-    if self.steps:
-      attack = PGD(eps=self.eps, step_size=self.step_size, steps=self.steps)
-      x = jax.lax.stop_gradient(attack(eval_logits_fn, x, y, key=key))
-    logits = train_logits_fn(x)
-    norm = jnp.linalg.norm(logits, axis=-1)
+  def loss_at(self, train_logits_fn, x, x_adv, y):
+    del x
+    logits = train_logits_fn(x_adv)
+    # All-zero logits (e.g. a ReLU layer that is off, at zero-bias init) have a
+    # NaN norm gradient; they get the subgradient 0 instead.
+    zero = jnp.all(logits == 0, axis=-1, keepdims=True)
+    norm = jnp.where(zero[:, 0], 0.0, jnp.linalg.norm(jnp.where(zero, 1.0, logits), axis=-1))
     return cross_entropy(logits, y) + self.squeeze * norm, {
         "accuracy": accuracy(logits, y), "logit_norm": norm}

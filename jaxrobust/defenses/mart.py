@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrobust.attacks.pgd import PGD
-from jaxrobust.defenses._base import accuracy, check_nonnegative_fields
+from jaxrobust.defenses._base import AdversarialDefense, accuracy
 from jaxrobust.losses import kl_divergence
 
 _TINY = 1e-12  # keeps log(1 - p) finite when p rounds to 1
@@ -28,32 +28,21 @@ def boosted_cross_entropy(logits: jax.Array, y: jax.Array) -> jax.Array:
 
 
 @struct.dataclass
-class MART:
+class MART(AdversarialDefense):
   """loss = BCE(f(x_adv), y) + beta * KL(f(x) || f(x_adv)) * (1 - p_y(x)).
 
-  x_adv = PGD on cross-entropy against the model in eval mode. The weight
-  1 - p_y(x) is differentiated, as in the authors' code.
+  x_adv = the inner attack (the paper's: PGD on cross-entropy) against the
+  model in eval mode. The weight 1 - p_y(x) is differentiated, as in the
+  authors' code.
 
   Attributes:
-    eps, step_size: Linf radius and step of the inner PGD.
-    steps: PGD iterations (static).
+    attack: the inner attack; default PGD(eps=0.3, step_size=0.01, steps=10), Linf.
     beta: weight of the misclassification-aware KL term.
   """
-  eps: float = 0.3
-  step_size: float = 0.01
+  attack: PGD = struct.field(default_factory=PGD)
   beta: float = 6.0
-  steps: int = struct.field(pytree_node=False, default=10)
 
-  def __post_init__(self):
-    check_nonnegative_fields(self, ("eps", "step_size", "beta"))
-
-  @property
-  def attack(self) -> PGD:
-    return PGD(eps=self.eps, step_size=self.step_size, steps=self.steps,
-               norm="linf", random_start=True)
-
-  def adversarial_inputs(self, eval_logits_fn, x, y, *, key):
-    return jax.lax.stop_gradient(self.attack(eval_logits_fn, x, y, key=key))
+  NONNEGATIVE = ("beta",)
 
   def loss_at(self, train_logits_fn, x, x_adv, y):
     logits_adv = train_logits_fn(x_adv)
@@ -62,7 +51,3 @@ class MART:
     kl = kl_divergence(logits, logits_adv)
     loss = boosted_cross_entropy(logits_adv, y) + self.beta * kl * (1.0 - p_true)
     return loss, {"accuracy": accuracy(logits, y), "adv_accuracy": accuracy(logits_adv, y)}
-
-  def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
-    return self.loss_at(train_logits_fn, x,
-                        self.adversarial_inputs(eval_logits_fn, x, y, key=key), y)

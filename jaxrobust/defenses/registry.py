@@ -1,10 +1,17 @@
-"""Training objectives by name (one line per new defense)."""
+"""Training objectives by name (one line per new defense).
+
+A config section is {"name": ..., the defense's own fields, "attack": an attack
+section} (e.g. {"name": "trades", "beta": 6.0, "attack": {"name": "tpgd",
+"eps": 0.1, "step_size": 0.025, "steps": 10}}); AWP's "base" is a defense
+section. An option the chosen defense does not have is an error naming its
+options.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
+from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.defenses.awp import AWP
 from jaxrobust.defenses.bat import BAT
 from jaxrobust.defenses.fast_at import FastAT
@@ -14,54 +21,33 @@ from jaxrobust.defenses.mart import MART
 from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.standard import Standard
 from jaxrobust.defenses.trades import TRADES
+from jaxrobust.registry import Registry
 
-DEFENSES = {
-    "standard": Standard,
-    "pgd_at": PGDAT,
-    "trades": TRADES,
-    "mart": MART,
-    "bat": BAT,
-    "fast_at": FastAT,
-    "gradalign": GradAlign,
-    "awp": AWP,
-    "logit_squeeze": LogitSqueeze,
-}
-
-
-def _fields(cls) -> tuple[str, ...]:
-  return tuple(f.name for f in dataclasses.fields(cls))
+DEFENSES = Registry("defense")
+DEFENSES.register("standard", Standard)
+DEFENSES.register("pgd_at", PGDAT)
+DEFENSES.register("trades", TRADES)
+DEFENSES.register("mart", MART)
+DEFENSES.register("bat", BAT)
+DEFENSES.register("fast_at", FastAT)
+DEFENSES.register("gradalign", GradAlign)
+DEFENSES.register("awp", AWP)
+DEFENSES.register("logit_squeeze", LogitSqueeze)
 
 
 def create(name: str, **options: Any):
-  """Builds a defense by name from its options (e.g. eps, steps for pgd_at)."""
-  if name not in DEFENSES:
-    raise ValueError(f"Unknown defense {name!r}; valid choices: {tuple(DEFENSES)}.")
-  allowed = _fields(DEFENSES[name])
-  unknown = set(options) - set(allowed)
-  if unknown:
-    raise ValueError(f"Unknown option(s) {sorted(unknown)} for defense {name!r}; "
-                     f"valid options: {allowed}.")
-  defense = DEFENSES[name](**options)
-  if hasattr(defense, "attack"):
-    defense.attack.validate()  # bad eps/step size fail now, not at the first step
-  return defense
+  """Builds a defense by name from its options, e.g.
+  create("pgd_at", attack=ATTACKS.make("pgd", eps=0.1, steps=10))."""
+  return DEFENSES.make(name, **options)
 
 
-def from_config(config: Mapping[str, Any]):
-  """Builds `config["name"]` from the config's other fields.
-
-  One config section serves every defense, so `--config.defense.name=standard`
-  works on a config written for pgd_at: fields that the chosen defense lacks
-  but another defense has are ignored; a field no defense has is an error.
-  """
-  options = {k: v for k, v in dict(config).items() if k != "name"}
-  name = config.get("name")
-  if name not in DEFENSES:
-    raise ValueError(f"Unknown defense {name!r}; valid choices: {tuple(DEFENSES)}.")
-  known = {f for cls in DEFENSES.values() for f in _fields(cls)}
-  unknown = set(options) - known
-  if unknown:
-    raise ValueError(f"Unknown defense option(s) {sorted(unknown)}; options of "
-                     f"{name!r}: {_fields(DEFENSES[name])}.")
-  used = {k: v for k, v in options.items() if k in _fields(DEFENSES[name])}
-  return create(name, **used)
+def from_config(section: Mapping[str, Any]):
+  """Builds section["name"] from the section's other fields: a nested "attack"
+  section goes through `ATTACKS.from_config`, AWP's "base" through this function
+  (a None attack stays None: logit squeezing without adversarial training)."""
+  options = section.to_dict() if hasattr(section, "to_dict") else dict(section)
+  if hasattr(options.get("attack"), "keys"):
+    options["attack"] = ATTACKS.from_config(options["attack"])
+  if hasattr(options.get("base"), "keys"):
+    options["base"] = from_config(options["base"])
+  return DEFENSES.from_config(options)

@@ -1,10 +1,18 @@
-"""Robust-accuracy evaluation, AutoAttack-style ensembles, diagnostics, reports and plots."""
+"""Evaluation by concept:
+
+  evaluator    Evaluator: per-example correctness under attacks, batched, vmapped over models
+  ensemble     EnsembleEvaluator: AutoAttack's protocol, each attack on the points still robust
+  evaluation   robustness_report (one model) and evaluate_models (several, with curve,
+               per-class accuracy and diagnostics)
+  diagnostics  gradient-masking checks
+  suite        attack names -> attacks (the attack registry's vocabulary)
+  report       tables and JSON;  plots: the figures
+"""
 
 from jaxrobust.eval import diagnostics
 from jaxrobust.eval.ensemble import EnsembleEvaluator
-from jaxrobust.eval.evaluation import evaluate_models, per_class_accuracy
+from jaxrobust.eval.evaluation import evaluate_models, per_class_accuracy, robustness_report
 from jaxrobust.eval.evaluator import Evaluator, stack_variables
 from jaxrobust.eval.plots import plot_robustness_curves, plot_training_curves
-from jaxrobust.eval.report import (format_evaluation, format_table, robustness_report,
-                                   write_json)
+from jaxrobust.eval.report import format_evaluation, format_table, write_json
 from jaxrobust.eval.suite import Suite, build_suite

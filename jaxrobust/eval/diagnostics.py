@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrobust.attacks import _core
-from jaxrobust.attacks.pgd import PGD
+from jaxrobust.attacks.pgd import madry_pgd
 from jaxrobust.losses import cw_margin
 
 
@@ -94,8 +94,7 @@ def huge_eps_accuracy(logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
   would hide a gradient that does not work.
   """
   eps = huge_eps(norm, x.shape[1:])
-  attack = PGD(eps=eps, step_size=2.5 * eps / steps, steps=steps, norm=norm, loss="cw",
-               random_start=False)
+  attack = madry_pgd(eps=eps, steps=steps, norm=norm, loss="cw", random_start=False)
   x_adv = attack(logits_fn, x, y, key=key)
   return jnp.mean(logits_fn(x_adv).argmax(-1) == y)
 

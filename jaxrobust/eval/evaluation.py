@@ -9,13 +9,14 @@ are evaluated together by vmap over their stacked parameters.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
 
-from jaxrobust.attacks.pgd import PGD
+from jaxrobust.attacks.pgd import PGD, madry_pgd
 from jaxrobust.attacks.sweep import Sweep
 from jaxrobust.data import to_float
 from jaxrobust.eval import diagnostics as diag
@@ -33,9 +34,39 @@ def per_class_accuracy(correct: np.ndarray, labels: np.ndarray,
           for c in range(num_classes)]
 
 
+def robustness_report(model, variables: Any, images: np.ndarray, labels: np.ndarray,
+                      attacks: Mapping[str, Any], *, key: jax.Array,
+                      batch_size: int = 500, progress: bool = False) -> dict[str, Any]:
+  """Clean accuracy and accuracy under each attack on a whole split.
+
+  Args:
+    model: a Flax module taking (x, train=False).
+    variables: its variables.
+    images, labels: uint8 [n, h, w, c] and int32 [n].
+    attacks: name -> attack (e.g. {"pgd20": PGD(eps=0.1, steps=20)}).
+
+  Returns:
+    {"num_examples", "clean_accuracy", "robust_accuracy": {name: acc},
+     "worst_case_accuracy", "eval_time_s"}; worst case = the example counts as
+    robust only if it is classified correctly clean and under every attack.
+  """
+  tic = time.perf_counter()
+  evaluator = Evaluator(functools.partial(model.apply, train=False),
+                        {"clean": None, **attacks}, batch_size)
+  correct = evaluator.correct(variables, images, labels, key=key, progress=progress)
+  worst = np.logical_and.reduce(list(correct.values()))
+  return {
+      "num_examples": int(len(labels)),
+      "clean_accuracy": float(correct["clean"].mean()),
+      "robust_accuracy": {name: float(correct[name].mean()) for name in attacks},
+      "worst_case_accuracy": float(worst.mean()),
+      "eval_time_s": time.perf_counter() - tic,
+  }
+
+
 def curve_attack(eps: float, norm: str, steps: int) -> PGD:
   """PGD of the robustness curve: Madry's step 2.5 * eps / steps, kept per radius."""
-  return PGD(eps=eps, step_size=2.5 * eps / steps, steps=steps, norm=norm)
+  return madry_pgd(eps=eps, steps=steps, norm=norm)
 
 
 def _diagnostics(apply_fn: ApplyFn, stacked: Any, images: np.ndarray,

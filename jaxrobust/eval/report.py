@@ -1,47 +1,11 @@
-"""Robustness reports: evaluate a trained model, print a table, write JSON."""
+"""Reports: tables for the terminal and JSON files (the figures are in plots.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import time
 from typing import Any, Mapping, Sequence
 
-import jax
-import numpy as np
-
-from jaxrobust.eval.evaluator import Evaluator
-
-
-def robustness_report(model, variables: Any, images: np.ndarray, labels: np.ndarray,
-                      attacks: Mapping[str, Any], *, key: jax.Array,
-                      batch_size: int = 500, progress: bool = False) -> dict[str, Any]:
-  """Clean accuracy and accuracy under each attack on a whole split.
-
-  Args:
-    model: a Flax module taking (x, train=False).
-    variables: its variables.
-    images, labels: uint8 [n, h, w, c] and int32 [n].
-    attacks: name -> attack (e.g. {"pgd20": PGD(eps=0.1, steps=20)}).
-
-  Returns:
-    {"num_examples", "clean_accuracy", "robust_accuracy": {name: acc},
-     "worst_case_accuracy", "eval_time_s"}; worst case = the example counts as
-    robust only if it is classified correctly clean and under every attack.
-  """
-  tic = time.perf_counter()
-  evaluator = Evaluator(functools.partial(model.apply, train=False),
-                        {"clean": None, **attacks}, batch_size)
-  correct = evaluator.correct(variables, images, labels, key=key, progress=progress)
-  worst = np.logical_and.reduce(list(correct.values()))
-  return {
-      "num_examples": int(len(labels)),
-      "clean_accuracy": float(correct["clean"].mean()),
-      "robust_accuracy": {name: float(correct[name].mean()) for name in attacks},
-      "worst_case_accuracy": float(worst.mean()),
-      "eval_time_s": time.perf_counter() - tic,
-  }
 
 
 def format_table(rows: Mapping[str, float], title: str = "") -> str:

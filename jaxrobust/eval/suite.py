@@ -1,7 +1,14 @@
 """Attack suites by name, for evaluation configs (`--config.attacks=pgd20,autoattack`).
 
-Single attacks run on every point; ensembles ("autoattack", "autoattack-plus",
-"autoattack-rand") run AutoAttack's protocol on the points still robust.
+Names are those of the attack registry (`jaxrobust.attacks.registry.ATTACKS`),
+optionally followed by a number of steps: "pgd20" is `ATTACKS.make("pgd",
+steps=20)` (Madry's step 2.5 * eps / 20), "mifgsm5" MI-FGSM with 5 steps. Every
+attack gets the suite's radius eps and, where it has one, its norm (an Linf-only
+attack in an L2 suite is an error); the reference-budget attacks (APGD, FAB,
+Square, AutoAttack) take the suite's `steps` and `n_queries` unless the name
+fixes the steps. Ensembles ("autoattack", "autoattack-plus", "autoattack-rand")
+run AutoAttack's protocol on the points still robust; single attacks run on
+every point.
 """
 
 from __future__ import annotations
@@ -10,14 +17,14 @@ import dataclasses
 import re
 from typing import Any, Sequence
 
-from jaxrobust import attacks as jr_attacks
 from jaxrobust.attacks import _core
+from jaxrobust.attacks.autoattack import AutoAttack
+from jaxrobust.attacks.registry import ATTACKS
 
-ENSEMBLES = {"autoattack": "standard", "autoattack-plus": "plus",
-             "autoattack-rand": "rand"}
 BLACKBOX = ("square", "fourier")  # gradient-free: the masking diagnostic's reference
-NAMES = ("fgsm", "pgd<steps>", "apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t",
-         "square", "fourier", *ENSEMBLES)
+# Their budgets default to the suite's (AutoAttack's reference: 100 steps, 5,000 queries).
+REFERENCE_BUDGET = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square",
+                    "autoattack", "autoattack-plus", "autoattack-rand")
 
 
 @dataclasses.dataclass
@@ -29,23 +36,42 @@ class Suite:
   blackbox: tuple[str, ...] = BLACKBOX
 
 
-def _single(name: str, eps: float, norm: str, steps: int, n_queries: int):
-  """One attack at the reference budgets (AutoAttack's for its components)."""
-  if name == "fgsm":
-    if norm != "linf":
-      raise ValueError(f"fgsm is an Linf attack; the suite's norm is {norm!r}.")
-    return jr_attacks.FGSM(eps=eps)
-  if match := re.fullmatch(r"pgd(\d+)", name):
-    n = int(match.group(1))
-    return jr_attacks.PGD(eps=eps, step_size=2.5 * eps / n, steps=n, norm=norm)
-  components = jr_attacks.AutoAttack(eps=eps, norm=norm, version="plus", steps=steps,
-                                     n_queries=n_queries).components()
-  if name in components:
-    return components[name]
-  if name == "fourier":
-    return jr_attacks.SingleFourier(eps=eps, norm=norm)
-  raise ValueError(f"Unknown attack {name!r}; valid names: {NAMES} "
-                   "(pgd<steps> e.g. pgd20).")
+def _valid_names() -> str:
+  with_radius = [n for n in ATTACKS if "eps" in ATTACKS.options(n)]
+  return f"{tuple(with_radius)}, each optionally followed by its steps (e.g. pgd20)"
+
+
+def parse(name: str) -> tuple[str, dict[str, int]]:
+  """"pgd20" -> ("pgd", {"steps": 20}); a registry name -> (name, {})."""
+  if name in ATTACKS:
+    return name, {}
+  match = re.fullmatch(r"(.*?)(\d+)", name)
+  if match and match.group(1) in ATTACKS and "steps" in ATTACKS.options(match.group(1)):
+    return match.group(1), {"steps": int(match.group(2))}
+  raise ValueError(f"Unknown attack {name!r}; valid names: {_valid_names()}.")
+
+
+def make_attack(name: str, *, eps: float, norm: str = "linf", steps: int = 100,
+                n_queries: int = 5000):
+  """The attack `name` (see the module docstring) at radius eps in `norm`."""
+  base, options = parse(name)
+  accepts = ATTACKS.options(base)
+  if "eps" not in accepts:
+    raise ValueError(f"{base!r} is a minimum-norm attack without a radius; a suite "
+                     f"measures accuracy within eps. Valid names: {_valid_names()}.")
+  options["eps"] = eps
+  if "norm" in accepts:
+    options["norm"] = norm
+  elif norm != "linf":
+    with_norm = [n for n in ATTACKS if {"eps", "norm"} <= set(ATTACKS.options(n))]
+    raise ValueError(f"{base!r} is an Linf attack; the suite's norm is {norm!r}. "
+                     f"Attacks with a norm: {tuple(with_norm)}.")
+  if base in REFERENCE_BUDGET:
+    if "steps" in accepts:
+      options.setdefault("steps", steps)
+    if "n_queries" in accepts:
+      options["n_queries"] = n_queries
+  return ATTACKS.make(base, **options).validate()
 
 
 def build_suite(names: Sequence[str], *, eps: float, norm: str = "linf",
@@ -57,17 +83,14 @@ def build_suite(names: Sequence[str], *, eps: float, norm: str = "linf",
   """
   _core.check_choice("norm", norm, _core.NORMS)
   if not names:
-    raise ValueError(f"the suite names no attack; valid names: {NAMES}.")
+    raise ValueError(f"the suite names no attack; valid names: {_valid_names()}.")
   if len(set(names)) != len(names):
     raise ValueError(f"attack names repeat: {list(names)}.")
   suite = Suite({}, {}, BLACKBOX)
   for name in names:
-    if name in ENSEMBLES:
-      ensemble = jr_attacks.AutoAttack(eps=eps, norm=norm, version=ENSEMBLES[name],
-                                       steps=steps, n_queries=n_queries)
-      suite.ensembles[name] = ensemble.validate().components()
+    attack = make_attack(name, eps=eps, norm=norm, steps=steps, n_queries=n_queries)
+    if isinstance(attack, AutoAttack):
+      suite.ensembles[name] = attack.components()
     else:
-      suite.attacks[name] = _single(name, eps, norm, steps, n_queries)
-      if hasattr(suite.attacks[name], "validate"):
-        suite.attacks[name].validate()
+      suite.attacks[name] = attack
   return suite

@@ -1,6 +1,7 @@
 """Flax models; normalization is a layer inside each model (inputs in [0, 1])."""
 
 from jaxrobust.models.cnn import SmallCNN
+from jaxrobust.models.forecast import ForecastMLP
 from jaxrobust.models.heads import HEADS, apply_head, bounded_logit, log_sigsoftmax
 from jaxrobust.models.layers import Normalize
 from jaxrobust.models.registry import MODELS, as_logits_fn, create

@@ -7,10 +7,10 @@ from typing import Sequence
 import flax.linen as nn
 
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import Normalize, batch_norm
+from jaxrobust.models.layers import Classifier, Normalize, batch_norm
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(Classifier):
   """[conv k x k, stride 2, ReLU] * len(features) -> dense ReLU -> logits.
 
   Input [batch, h, w, c] in [0, 1] -> logits [batch, num_classes]. With the
@@ -25,9 +25,6 @@ class SmallCNN(nn.Module):
     batchnorm: BatchNorm after each convolution (train/eval modes).
     head: output map from `jaxrobust.models.heads` (e.g. "sigsoftmax").
   """
-  num_classes: int
-  mean: Sequence[float]
-  std: Sequence[float]
   features: Sequence[int] = (32, 64)
   kernel_size: int = 3
   hidden: int = 128

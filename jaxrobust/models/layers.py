@@ -6,6 +6,40 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+import numpy as np
+
+from jaxrobust import _checks
+
+
+def check_normalization(mean: Sequence[float], std: Sequence[float]) -> None:
+  """mean and std: one finite value per channel each, std > 0."""
+  for name, values in (("mean", mean), ("std", std)):
+    if np.ndim(values) != 1 or len(values) < 1:
+      raise ValueError(f"{name} must be a sequence of per-channel values, got {values!r}.")
+  if len(mean) != len(std):
+    raise ValueError(f"mean and std must have one value per channel each, got "
+                     f"{len(mean)} and {len(std)} values (mean={tuple(mean)!r}, "
+                     f"std={tuple(std)!r}).")
+  for i, (mu, sigma) in enumerate(zip(mean, std)):
+    _checks.check_real(f"mean[{i}]", mu)
+    _checks.check_real(f"std[{i}]", sigma, low=0, low_open=True)
+
+
+def check_model_fields(num_classes: int, mean: Sequence[float], std: Sequence[float]) -> None:
+  """The dataset fields every model has (registry.create can call this too)."""
+  _checks.check_int_at_least("num_classes", num_classes, 2)
+  check_normalization(mean, std)
+
+
+class Classifier(nn.Module):
+  """Base of the models: the dataset fields, checked when the model is built."""
+  num_classes: int
+  mean: Sequence[float]
+  std: Sequence[float]
+
+  def __post_init__(self):
+    check_model_fields(self.num_classes, self.mean, self.std)
+    super().__post_init__()
 
 
 class Normalize(nn.Module):
@@ -19,6 +53,10 @@ class Normalize(nn.Module):
   """
   mean: Sequence[float]
   std: Sequence[float]
+
+  def __post_init__(self):
+    check_normalization(self.mean, self.std)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x):

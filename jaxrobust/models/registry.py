@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -12,17 +11,15 @@ from jaxrobust.models.cnn import SmallCNN
 from jaxrobust.models.heads import check_head
 from jaxrobust.models.resnet import PreActResNet18, WideResNet
 from jaxrobust.models.simple import MLP, Linear
+from jaxrobust.registry import Registry
 
-MODELS: dict[str, type[nn.Module]] = {
-    "linear": Linear,
-    "mlp": MLP,
-    "small_cnn": SmallCNN,
-    "preact_resnet18": PreActResNet18,
-    "wide_resnet": WideResNet,
-}
-
-# Fields filled from the dataset, never from model options.
-_DATASET_FIELDS = ("num_classes", "mean", "std")
+# Options filled from the dataset, never from a config's model section.
+MODELS = Registry("model", exclude=("num_classes", "mean", "std"))
+MODELS.register("linear", Linear)
+MODELS.register("mlp", MLP)
+MODELS.register("small_cnn", SmallCNN)
+MODELS.register("preact_resnet18", PreActResNet18)
+MODELS.register("wide_resnet", WideResNet)
 
 
 def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Module:
@@ -36,17 +33,10 @@ def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Modu
       `depth`/`width` for wide_resnet; `head` for every model: the output map
       from `jaxrobust.models.heads`, e.g. "sigsoftmax").
   """
-  if name not in MODELS:
-    raise ValueError(f"Unknown model {name!r}; valid choices: {tuple(MODELS)}.")
-  cls = MODELS[name]
-  allowed = tuple(f.name for f in dataclasses.fields(cls)
-                  if f.init and f.name not in _DATASET_FIELDS + ("parent", "name"))
-  unknown = set(options) - set(allowed)
-  if unknown:
-    raise ValueError(f"Unknown option(s) {sorted(unknown)} for model {name!r}; "
-                     f"valid options: {allowed}.")
+  MODELS.entry(name)  # an unknown name fails before its options are read
   check_head(options.get("head", "identity"))  # a typo fails here, not at first use
-  return cls(num_classes=num_classes, mean=tuple(mean), std=tuple(std), **options)
+  return MODELS.make(name, num_classes=num_classes, mean=tuple(mean), std=tuple(std),
+                     **options)
 
 
 def as_logits_fn(model: nn.Module, variables: Any) -> Callable[[jax.Array], jax.Array]:

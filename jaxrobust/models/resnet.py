@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import Normalize, batch_norm
+from jaxrobust.models.layers import Classifier, Normalize, batch_norm
 
 
 class PreActBlock(nn.Module):
@@ -37,11 +37,8 @@ class PreActBlock(nn.Module):
     return out + shortcut
 
 
-class _ResidualNet(nn.Module):
+class _ResidualNet(Classifier):
   """Stem conv, stages of PreActBlocks, BN-ReLU, global average pool, dense."""
-  num_classes: int
-  mean: Sequence[float]
-  std: Sequence[float]
 
   def stages(self) -> Sequence[tuple[int, int, int]]:
     """(features, blocks, first stride) per stage."""

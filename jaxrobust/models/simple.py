@@ -7,14 +7,11 @@ from typing import Sequence
 import flax.linen as nn
 
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import Normalize
+from jaxrobust.models.layers import Classifier, Normalize
 
 
-class Linear(nn.Module):
+class Linear(Classifier):
   """Logits = W vec(x) + b. Input [batch, h, w, c] -> [batch, num_classes]."""
-  num_classes: int
-  mean: Sequence[float]
-  std: Sequence[float]
   head: str = "identity"  # output map from jaxrobust.models.heads
 
   @nn.compact
@@ -24,11 +21,8 @@ class Linear(nn.Module):
     return apply_head(self.head, nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1)))
 
 
-class MLP(nn.Module):
+class MLP(Classifier):
   """Fully connected ReLU network. Input [batch, h, w, c] -> [batch, num_classes]."""
-  num_classes: int
-  mean: Sequence[float]
-  std: Sequence[float]
   hidden: Sequence[int] = (256, 256)
   head: str = "identity"  # output map from jaxrobust.models.heads
 

@@ -23,14 +23,13 @@ References:
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrobust.privacy.accounting import check_l2_clip, check_noise_multiplier
+from jaxrobust import _checks
 
 
 class DPSGDState(NamedTuple):
@@ -45,17 +44,16 @@ class DPSATState(NamedTuple):
 
 
 def _check(l2_clip, noise_multiplier, expected_batch_size) -> None:
-  if isinstance(l2_clip, numbers.Real):
-    check_l2_clip(float(l2_clip))
-  if isinstance(noise_multiplier, numbers.Real):
-    check_noise_multiplier(float(noise_multiplier))
-  if isinstance(expected_batch_size, numbers.Real) and not expected_batch_size > 0:
-    raise ValueError(f"expected_batch_size must be > 0, got {expected_batch_size}.")
+  """Python numbers and concrete jax scalars alike (traced values: see `_checks`)."""
+  _checks.check_number("l2_clip", l2_clip, low=0, low_open=True)
+  _checks.check_number("noise_multiplier", noise_multiplier, low=0)
+  _checks.check_number("expected_batch_size", expected_batch_size, low=0, low_open=True)
 
 
 def privatize(clipped_sum: Any, key: jax.Array, l2_clip, noise_multiplier,
               expected_batch_size) -> Any:
   """(clipped_sum + N(0, (sigma C)^2 I)) / expected_batch_size, leaf by leaf."""
+  _check(l2_clip, noise_multiplier, expected_batch_size)
   leaves, treedef = jax.tree.flatten(clipped_sum)
   keys = jax.random.split(key, len(leaves))
   std = noise_multiplier * l2_clip
@@ -120,8 +118,7 @@ def dp_sat(rho: float, l2_clip: float, noise_multiplier: float,
   grad_fn(params) returns the clipped per-example gradient sum at params.
   """
   _check(l2_clip, noise_multiplier, expected_batch_size)
-  if isinstance(rho, numbers.Real) and not rho >= 0:
-    raise ValueError(f"rho must be >= 0, got {rho}.")
+  _checks.check_number("rho", rho, low=0)
 
   def init_fn(params):
     return DPSATState(count=jnp.zeros((), jnp.int32),

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.optim.sam import _is_zero, check_rho, perturbation
 
 
@@ -48,11 +49,6 @@ class PSATTState(NamedTuple):
   count: jax.Array
   perturbation: optax.Updates
   inner_state: optax.OptState
-
-
-def check_period(period: Any) -> None:
-  if isinstance(period, bool) or not isinstance(period, int) or period < 1:
-    raise ValueError(f"period must be an integer >= 1, got {period!r}.")
 
 
 def psatt(base: optax.GradientTransformation, rho: Any = 0.05, period: int = 1,
@@ -72,7 +68,7 @@ def psatt(base: optax.GradientTransformation, rho: Any = 0.05, period: int = 1,
   References: Park, Kim et al., Applied Soft Computing 144 (2023) 110467.
   """
   check_rho(rho)
-  check_period(period)
+  _checks.check_int_at_least("period", period, 1)
   base = optax.with_extra_args_support(base)
 
   def init_fn(params):

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrobust import _checks
+
 # Added to the norm so that a zero gradient gives a zero perturbation, not NaN
 # (the 1e-12 of Foret et al.'s and Kwon et al.'s reference code).
 _EPS = 1e-12
@@ -34,12 +36,16 @@ GradFn = Callable[..., optax.Updates]
 
 
 def check_rho(rho: Any) -> None:
-  """Raises ValueError for a concrete rho < 0 (traced values pass unchecked)."""
-  if isinstance(rho, jax.core.Tracer):
-    return
-  value = jnp.asarray(rho)
-  if value.ndim != 0 or not bool(value >= 0):
-    raise ValueError(f"rho must be a scalar >= 0, got {rho!r}.")
+  """Raises ValueError unless rho is a scalar, finite and >= 0 when concrete."""
+  if jnp.ndim(rho) != 0:
+    raise ValueError(f"rho must be a scalar, got shape {jnp.shape(rho)}.")
+  _checks.check_number("rho", rho, low=0)
+
+
+def check_eta(eta: Any) -> None:
+  """ASAM's eta: None (SAM) or finite and >= 0 when concrete."""
+  if eta is not None:
+    _checks.check_number("eta", eta, low=0)
 
 
 def _is_zero(rho: Any) -> bool:
@@ -64,6 +70,8 @@ def perturbation(grads: optax.Updates, params: optax.Params, rho: Any, *,
   Returns:
     e, a tree like params: rho g / ||g|| (SAM) or rho T^2 g / ||T g|| (ASAM).
   """
+  check_rho(rho)
+  check_eta(eta)
   if eta is None:
     direction, scaled = grads, grads
   else:
@@ -95,6 +103,7 @@ def sam_gradient(loss_fn: Callable[..., jax.Array], params: optax.Params, batch:
   References: Foret et al., ICLR 2021; Kwon et al., ICML 2021.
   """
   check_rho(rho)
+  check_eta(eta)
   grad = jax.grad(loss_fn)
   g = grad(params, batch)
   e = perturbation(g, params, rho, normalize=normalize, eta=eta)
@@ -167,6 +176,5 @@ def asam(base: optax.GradientTransformation, rho: Any = 0.5, eta: float = 0.01, 
   References: Kwon et al., "ASAM: Adaptive Sharpness-Aware Minimization for
   Scale-Invariant Learning of Deep Neural Networks", ICML 2021.
   """
-  if not isinstance(eta, jax.core.Tracer) and not float(eta) >= 0:
-    raise ValueError(f"eta must be >= 0, got {eta!r}.")
+  check_eta(eta)
   return _sharpness_aware(base, rho, normalize=normalize, eta=eta)

@@ -20,41 +20,38 @@ import math
 import dp_accounting
 from dp_accounting import pld, rdp
 
+from jaxrobust import _checks
+
 ACCOUNTANTS = ("rdp", "pld")
 
 
 def check_noise_multiplier(noise_multiplier: float) -> None:
-  if not math.isfinite(noise_multiplier) or noise_multiplier < 0:
-    raise ValueError(f"noise_multiplier must be finite and >= 0, got {noise_multiplier}.")
-
-
-def check_l2_clip(l2_clip: float) -> None:
-  if not math.isfinite(l2_clip) or l2_clip <= 0:
-    raise ValueError(f"l2_clip (the per-example clipping norm) must be finite and > 0, "
-                     f"got {l2_clip}.")
+  _checks.check_real("noise_multiplier", noise_multiplier, low=0)
 
 
 def check_delta(delta: float) -> None:
-  if not 0 < delta < 1:
+  _checks.check_real("delta", delta, low=0, low_open=True)
+  if not delta < 1:
     raise ValueError(f"delta must be in (0, 1), got {delta}.")
 
 
 def check_sampling_prob(q: float) -> None:
-  if not 0 < q <= 1:
-    raise ValueError(f"sampling_prob must be in (0, 1], got {q}.")
+  _checks.check_real("sampling_prob", q, low=0, low_open=True, high=1)
 
 
 def check_steps(steps: int) -> None:
-  if int(steps) != steps or steps < 0:
+  _checks.check_real("steps", steps, low=0)
+  if int(steps) != steps:
     raise ValueError(f"steps must be an integer >= 0, got {steps}.")
 
 
+def check_accountant(name: str) -> None:
+  _checks.check_choice("accountant", name, ACCOUNTANTS)
+
+
 def _accountant(name: str) -> dp_accounting.PrivacyAccountant:
-  if name == "rdp":
-    return rdp.RdpAccountant()
-  if name == "pld":
-    return pld.PLDAccountant()
-  raise ValueError(f"Unknown accountant {name!r}; valid choices: {ACCOUNTANTS}.")
+  check_accountant(name)
+  return rdp.RdpAccountant() if name == "rdp" else pld.PLDAccountant()
 
 
 def dpsgd_event(noise_multiplier: float, sampling_prob: float,
@@ -63,14 +60,17 @@ def dpsgd_event(noise_multiplier: float, sampling_prob: float,
   check_noise_multiplier(noise_multiplier)
   check_sampling_prob(sampling_prob)
   check_steps(steps)
+  # Python floats: dp_accounting's series lose precision (and converge slowly) in float32.
   return dp_accounting.SelfComposedDpEvent(
       dp_accounting.PoissonSampledDpEvent(
-          sampling_prob, dp_accounting.GaussianDpEvent(noise_multiplier)), int(steps))
+          float(sampling_prob), dp_accounting.GaussianDpEvent(float(noise_multiplier))),
+      int(steps))
 
 
 def epsilon(noise_multiplier: float, sampling_prob: float, steps: int,
             delta: float, accountant: str = "rdp") -> float:
   """The epsilon spent by `steps` DP-SGD steps at `delta` (inf when sigma = 0)."""
+  check_accountant(accountant)
   check_delta(delta)
   event = dpsgd_event(noise_multiplier, sampling_prob, steps)
   if steps == 0:
@@ -79,7 +79,7 @@ def epsilon(noise_multiplier: float, sampling_prob: float, steps: int,
     return math.inf
   acc = _accountant(accountant)
   acc.compose(event)
-  return float(acc.get_epsilon(delta))
+  return float(acc.get_epsilon(float(delta)))
 
 
 def calibrate_noise(target_epsilon: float, delta: float, sampling_prob: float,
@@ -91,14 +91,15 @@ def calibrate_noise(target_epsilon: float, delta: float, sampling_prob: float,
   is within `tol` of the exact minimal sigma and always on the safe side.
   Raises ValueError when no sigma <= max_noise reaches the target.
   """
-  if not math.isfinite(target_epsilon) or target_epsilon <= 0:
-    raise ValueError(f"target_epsilon must be finite and > 0, got {target_epsilon}.")
+  _checks.check_real("target_epsilon", target_epsilon, low=0, low_open=True)
   check_delta(delta)
   check_sampling_prob(sampling_prob)
   check_steps(steps)
   if steps == 0:
     raise ValueError("steps must be >= 1 to calibrate noise.")
-  _accountant(accountant)  # validates the name
+  check_accountant(accountant)
+  _checks.check_real("tol", tol, low=0, low_open=True)
+  _checks.check_real("max_noise", max_noise, low=0, low_open=True)
   reachable = epsilon(max_noise, sampling_prob, steps, delta, accountant)
   if reachable > target_epsilon:
     raise ValueError(
@@ -140,10 +141,10 @@ class Accountant:
     check_noise_multiplier(noise_multiplier)
     check_sampling_prob(sampling_prob)
     check_delta(delta)
-    _accountant(accountant)
-    self.noise_multiplier = noise_multiplier
-    self.sampling_prob = sampling_prob
-    self.delta = delta
+    check_accountant(accountant)
+    self.noise_multiplier = float(noise_multiplier)
+    self.sampling_prob = float(sampling_prob)
+    self.delta = float(delta)
     self.accountant = accountant
 
   def epsilon(self, steps: int) -> float:

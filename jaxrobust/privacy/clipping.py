@@ -1,7 +1,10 @@
 """Per-example clipped gradient sums: by vmap, or by ghost norms without per-example gradients.
 
 Both modes return sum_i mask_i * min(1, C / ||g_i||) * g_i, the quantity DP-SGD
-privatises (Abadi et al.), and the per-example norms ||g_i||.
+privatises (Abadi et al.), and the per-example norms ||g_i||. An example whose
+gradient norm is not finite (a NaN or inf entry, e.g. from a NaN loss, or a norm
+that overflows) contributes zero instead of poisoning the sum, which keeps the
+sensitivity bound C, and is counted in the returned "nonfinite".
 
 * mode="vmap": g_i = vmap(grad) over examples, optionally in micro-batches
   (lax.map over chunks) to bound memory. Materialises [batch, *params].
@@ -46,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrobust.privacy.accounting import check_l2_clip
+from jaxrobust import _checks
 
 MODES = ("vmap", "ghost")
 
@@ -55,6 +58,7 @@ LossFn = Callable[[Any, Any], jax.Array]
 
 def clip_factors(norms: jax.Array, l2_clip) -> jax.Array:
   """min(1, C / ||g_i||), 1 for zero gradients. [batch] -> [batch]."""
+  _checks.check_number("l2_clip", l2_clip, low=0, low_open=True)
   return jnp.minimum(1.0, l2_clip / jnp.maximum(norms, 1e-30))
 
 
@@ -78,12 +82,16 @@ def clipped_grad_sum(loss_fn: LossFn, params: Any, batch: Any, mask: jax.Array, 
 
   Returns:
     (clipped gradient sum, like params; {"norms": [b] unclipped per-example
-    gradient norms, "loss": [b] per-example losses}).
+    gradient norms, "loss": [b] per-example losses, "nonfinite": int32 number
+    of examples with mask != 0 whose gradient norm is not finite, left out of
+    the sum}).
   """
-  if isinstance(l2_clip, (int, float)):
-    check_l2_clip(l2_clip)
-  if mode not in MODES:
-    raise ValueError(f"Unknown clipping mode {mode!r}; valid choices: {MODES}.")
+  _checks.check_number("l2_clip", l2_clip, low=0, low_open=True)
+  _checks.check_choice("clipping mode", mode, MODES)
+  _checks.check_ndim("mask", mask, ("batch",))
+  leaves = jax.tree_util.tree_leaves_with_path(batch)
+  _checks.check_same_length(mask=mask, **{f"batch{jax.tree_util.keystr(k)}": v
+                                          for k, v in leaves})
   b = mask.shape[0]
   if preprocess is not None:
     if key is None:
@@ -112,6 +120,22 @@ def per_example_grads(loss_fn: LossFn, params: Any, batch: Any) -> tuple[jax.Arr
       lambda p, ex: loss_fn(p, _batch1(ex))[0]), in_axes=(None, 0))(params, batch)
 
 
+def _weights(norms, mask, l2_clip):
+  """(mask * clip factor [b], 0 where the norm is not finite; finite [b] bool)."""
+  finite = jnp.isfinite(norms)
+  return jnp.where(finite, mask * clip_factors(norms, l2_clip), 0.0), finite
+
+
+def _count_nonfinite(norms, mask):
+  """Number of real examples (mask != 0) whose gradient norm is not finite."""
+  return jnp.sum((mask != 0) & ~jnp.isfinite(norms), dtype=jnp.int32)
+
+
+def _zero_rows(finite, a):
+  """a [b, ...] with the rows of non-finite examples set to 0 (0 * NaN is NaN)."""
+  return jnp.where(finite.reshape((-1,) + (1,) * (a.ndim - 1)), a, jnp.zeros_like(a))
+
+
 def _vmap(loss_fn, params, batch, mask, l2_clip, microbatch_size):
   b = mask.shape[0]
 
@@ -119,8 +143,9 @@ def _vmap(loss_fn, params, batch, mask, l2_clip, microbatch_size):
     ex, m = args
     losses, grads = per_example_grads(loss_fn, params, ex)
     norms = jax.vmap(optax.tree.norm)(grads)
-    w = m * clip_factors(norms, l2_clip)
-    return jax.tree.map(lambda g: jnp.tensordot(w, g, 1), grads), (losses, norms)
+    w, finite = _weights(norms, m, l2_clip)
+    return jax.tree.map(lambda g: jnp.tensordot(w, _zero_rows(finite, g), 1), grads), (
+        losses, norms)
 
   if microbatch_size is None or microbatch_size >= b:
     total, (losses, norms) = chunk((batch, mask))
@@ -133,7 +158,7 @@ def _vmap(loss_fn, params, batch, mask, l2_clip, microbatch_size):
     sums, (losses, norms) = jax.lax.map(chunk, (jax.tree.map(split, batch), split(mask)))
     total = jax.tree.map(lambda s: s.sum(0), sums)
     losses, norms = losses.reshape(b), norms.reshape(b)
-  return total, {"norms": norms, "loss": losses}
+  return total, {"norms": norms, "loss": losses, "nonfinite": _count_nonfinite(norms, mask)}
 
 
 # ---------------------------------------------------------------- ghost mode
@@ -256,10 +281,12 @@ def _ghost(loss_fn, params, batch, mask, l2_clip):
   # The clipped sum is linear in the output gradients: sum_i w_i a_i^T g_i =
   # a^T (w * g) per layer (Bu et al. 2023's book-keeping), so no second
   # backward pass is needed.
-  w = jax.lax.stop_gradient(mask * clip_factors(norms, l2_clip))
-  layer_grads = {k: _layer_weighted_grads(modules[k], inputs[k], out_grads[k], w)
+  w, finite = jax.lax.stop_gradient(_weights(norms, mask, l2_clip))
+  layer_grads = {k: _layer_weighted_grads(modules[k], _zero_rows(finite, inputs[k]),
+                                          _zero_rows(finite, out_grads[k]), w)
                  for k in inputs}
-  return _assemble(params, layer_grads), {"norms": norms, "loss": losses}
+  return _assemble(params, layer_grads), {"norms": norms, "loss": losses,
+                                          "nonfinite": _count_nonfinite(norms, mask)}
 
 
 def _layer_weighted_grads(module, a, g, w) -> dict[str, jax.Array]:

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import scipy.stats
 
+from jaxrobust import _checks
 from jaxrobust.privacy.accounting import check_sampling_prob
 
 
@@ -28,9 +29,8 @@ def physical_batch_size(num_examples: int, sampling_prob: float,
                         overflow_prob: float = 1e-12) -> int:
   """Smallest size s with P[Binomial(num_examples, q) > s] <= overflow_prob."""
   check_sampling_prob(sampling_prob)
-  if num_examples < 1:
-    raise ValueError(f"num_examples must be >= 1, got {num_examples}.")
-  if not 0 < overflow_prob < 1:
+  _checks.check_int_at_least("num_examples", num_examples, 1)
+  if not 0 < overflow_prob < 1:  # also rejects NaN
     raise ValueError(f"overflow_prob must be in (0, 1), got {overflow_prob}.")
   s = int(scipy.stats.binom.isf(overflow_prob, num_examples, sampling_prob))
   while scipy.stats.binom.sf(s, num_examples, sampling_prob) > overflow_prob:
@@ -48,6 +48,9 @@ def poisson_batch(key: jax.Array, num_examples: int, sampling_prob,
     count: int32 scalar, the number sampled (may exceed physical_size with
       probability <= the overflow_prob used to choose it; the excess is dropped).
   """
+  _checks.check_int_at_least("num_examples", num_examples, 1)
+  _checks.check_int_at_least("physical_size", physical_size, 1)
+  _checks.check_number("sampling_prob", sampling_prob, low=0, low_open=True, high=1)
   chosen = jax.random.bernoulli(key, sampling_prob, (num_examples,))
   (indices,) = jnp.nonzero(chosen, size=physical_size, fill_value=0)
   count = chosen.sum(dtype=jnp.int32)

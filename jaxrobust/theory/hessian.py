@@ -26,12 +26,14 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from jaxrobust import _checks
+
 HvpFn = Callable[[jax.Array], jax.Array]
 
 
-def _check_count(name: str, value: int, minimum: int = 1) -> None:
-  if not isinstance(value, int) or value < minimum:
-    raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
+def _check_counts(**counts: int) -> None:
+  for name, value in counts.items():
+    _checks.check_int_at_least(name, value, 1)
 
 
 def flat_loss(loss_fn: Callable[[Any], jax.Array], params: Any):
@@ -62,7 +64,7 @@ def power_iteration(hvp: HvpFn, dim: int, *, key: jax.Array,
   The Rayleigh quotient v.Hv of the last iterate is returned, so the sign is
   kept (a negative-dominant Hessian gives a negative value).
   """
-  _check_count("num_iters", num_iters)
+  _check_counts(dim=dim, num_iters=num_iters)
   v = jax.random.normal(key, (dim,))
   v = v / jnp.linalg.norm(v)
 
@@ -97,7 +99,7 @@ def lanczos(hvp: HvpFn, dim: int, *, key: jax.Array,
   extreme Ritz values converge first, typically in a few tens of products.
   Memory: the basis [num_iters, dim].
   """
-  _check_count("num_iters", num_iters)
+  _check_counts(dim=dim, num_iters=num_iters)
   # A Krylov space cannot outgrow the space: dim steps give the whole spectrum.
   k = min(num_iters, dim)
   v0 = jax.random.normal(key, (dim,))
@@ -137,7 +139,7 @@ def lanczos(hvp: HvpFn, dim: int, *, key: jax.Array,
 def hutchinson_trace(hvp: HvpFn, dim: int, *, key: jax.Array,
                      num_samples: int = 100) -> tuple[jax.Array, jax.Array]:
   """(trace estimate, its standard error): mean of z.Hz over Rademacher z."""
-  _check_count("num_samples", num_samples)
+  _check_counts(dim=dim, num_samples=num_samples)
 
   def body(i, acc):
     z = jax.random.rademacher(jax.random.fold_in(key, i), (dim,), jnp.float32)

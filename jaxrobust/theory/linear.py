@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrobust import _checks
+
 NAMED_NORMS = {"linf": math.inf, "l2": 2.0, "l1": 1.0}
 LOSSES = ("logistic", "hinge")
 
@@ -80,34 +82,41 @@ def dual_norm(w: jax.Array, p) -> jax.Array:
 
 
 def check_eps(eps, name: str = "eps") -> None:
-  """Raises ValueError for a negative (or NaN) value when it is concrete."""
-  try:
-    values = np.asarray(eps, dtype=np.float64)
-  except (TypeError, jax.errors.TracerArrayConversionError,
-          jax.errors.ConcretizationTypeError):
-    return  # traced: the caller's responsibility
-  if not np.all(values >= 0):
-    raise ValueError(f"{name} must be >= 0; got {eps!r}.")
+  """Raises ValueError for a negative or non-finite value when it is concrete."""
+  _checks.check_number(name, eps, low=0)
+
+
+def _check_values_in(name: str, values, allowed: tuple, text: str) -> None:
+  """Concrete values must all be in `allowed` (described by text)."""
+  arr = _checks.concrete_value(values)
+  if arr is not None and not np.all(np.isin(arr, allowed)):
+    raise ValueError(f"{name} must be {text}, got values {np.unique(arr)[:5].tolist()}.")
 
 
 def check_labels(y) -> None:
   """Raises ValueError unless the (concrete) labels are all -1 or +1."""
-  try:
-    values = np.asarray(y)
-  except (TypeError, jax.errors.TracerArrayConversionError,
-          jax.errors.ConcretizationTypeError):
-    return
-  if not np.all(np.abs(values) == 1):
-    raise ValueError("labels must be -1 or +1 (use to_signed_labels for {0, 1}).")
+  _check_values_in("labels", y, (-1, 1), "-1 or +1 (use to_signed_labels for {0, 1})")
+
+
+def check_linear_data(w, x, y) -> None:
+  """w [d], x [n, d], y [n] (static shapes, so also under jit)."""
+  _checks.check_ndim("w", w, ("d",))
+  _checks.check_ndim("x", x, ("n", "d"))
+  if np.shape(x)[1] != np.shape(w)[0]:
+    raise ValueError(f"x must be [n, d] with d = len(w) = {np.shape(w)[0]}, got shape "
+                     f"{np.shape(x)}.")
+  _checks.check_same_length(x=x, y=y)
 
 
 def to_signed_labels(labels: jax.Array) -> jax.Array:
   """{0, 1} -> {-1., +1.}."""
+  _check_values_in("labels", labels, (0, 1), "0 or 1")
   return 2.0 * jnp.asarray(labels, jnp.float32) - 1.0
 
 
 def margin(w: jax.Array, b, x: jax.Array, y: jax.Array) -> jax.Array:
   """y (w.x + b): w [d], b scalar, x [n, d], y [n] in {-1, +1} -> [n]."""
+  check_linear_data(w, x, y)
   return y * (x @ w + b)
 
 
@@ -175,6 +184,8 @@ def optimal_perturbation(w: jax.Array, y: jax.Array, eps, p) -> jax.Array:
   maximises every loss non-increasing in the margin (logistic, hinge).
   """
   check_eps(eps)
+  _checks.check_ndim("w", w, ("d",))
+  _checks.check_ndim("y", y, ("n",))
   return -(y[:, None] * eps) * steepest_unit_vector(w, p)[None, :]
 
 
@@ -185,7 +196,13 @@ def two_class_logits_fn(w: jax.Array, b) -> Callable[[jax.Array], jax.Array]:
   logistic loss log(1 + exp(-y f)), so attacks on this function attack the
   linear model.
   """
+  _checks.check_ndim("w", w, ("d",))
+
   def logits_fn(x):
-    f = x.reshape(x.shape[0], -1) @ w + b
+    x = x.reshape(x.shape[0], -1)
+    if x.shape[1] != w.shape[0]:
+      raise ValueError(f"x must have d = len(w) = {w.shape[0]} features per example, "
+                       f"got {x.shape[1]}.")
+    f = x @ w + b
     return jnp.stack([-f / 2, f / 2], axis=-1)
   return logits_fn

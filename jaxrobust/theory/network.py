@@ -24,12 +24,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrobust.attacks.pgd import PGD
+from jaxrobust import _checks
+from jaxrobust.attacks.pgd import PGD, madry_pgd
 from jaxrobust.theory import hessian as hessian_lib
 
 
 def init_mlp(key: jax.Array, in_dim: int, hidden: int, classes: int) -> dict:
   """Scaled-normal weights of x [n, in_dim] -> tanh hidden -> logits [n, classes]."""
+  for name, value in (("in_dim", in_dim), ("hidden", hidden), ("classes", classes)):
+    _checks.check_int_at_least(name, value, 1)
   k1, k2 = jax.random.split(key)
   return {
       "w1": jax.random.normal(k1, (in_dim, hidden)) * jnp.sqrt(2.0 / in_dim),
@@ -52,8 +55,7 @@ def mean_cross_entropy(params: dict, x: jax.Array, labels: jax.Array) -> jax.Arr
 
 def make_attack(eps, norm: str = "l2", steps: int = 10) -> PGD:
   """PGD with step 2.5 eps / steps (Madry et al.), no random start (deterministic)."""
-  return PGD(eps=eps, step_size=2.5 * eps / steps, steps=steps, norm=norm,
-             random_start=False)
+  return madry_pgd(eps=eps, steps=steps, norm=norm, random_start=False)
 
 
 class TrainedNet(NamedTuple):
@@ -73,6 +75,12 @@ def train_pgd_at(key: jax.Array, x: jax.Array, labels: jax.Array, eps, *,
 
   With eps = 0 the attack is the identity, so this is standard training.
   """
+  _checks.check_same_length(x=x, labels=labels)
+  _checks.check_int_at_least("classes", classes, 2)
+  _checks.check_labels("labels", labels, classes, x.shape[0])
+  _checks.check_int_at_least("train_steps", train_steps, 1)
+  _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
+  _checks.check_number("weight_decay", weight_decay, low=0)
   params = init_mlp(key, x[0].size, hidden, classes)
   opt = optax.adamw(learning_rate, weight_decay=weight_decay)
   attack = make_attack(eps, norm, attack_steps)
@@ -102,6 +110,7 @@ def net_sharpness(params: dict, x_adv: jax.Array, labels: jax.Array, *,
                   key: jax.Array, lanczos_iters: int = 30, power_iters: int = 100,
                   trace_samples: int = 50) -> NetSharpness:
   """Hessian summaries of the mean cross-entropy at fixed x_adv, in all parameters."""
+  _checks.check_same_length(x_adv=x_adv, labels=labels)
   hvp, dim = hessian_lib.make_hvp(lambda p: mean_cross_entropy(p, x_adv, labels), params)
   k1, k2, k3 = jax.random.split(key, 3)
   return NetSharpness(

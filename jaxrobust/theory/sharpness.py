@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.theory import hessian as hessian_lib
 from jaxrobust.theory import linear
 
@@ -43,6 +44,8 @@ def objective(x: jax.Array, y: jax.Array, eps, p="l2", weight_decay=0.0,
   """
   linear.check_eps(eps)
   linear.check_labels(y)
+  _checks.check_ndim("x", x, ("n", "d"))
+  _checks.check_same_length(x=x, y=y)
   linear.norm_exponent(p)
   linear.check_eps(weight_decay, "weight_decay")
   loss_fn = linear.margin_loss(loss)
@@ -57,6 +60,7 @@ def objective(x: jax.Array, y: jax.Array, eps, p="l2", weight_decay=0.0,
 
 def initial_theta(x: jax.Array, y: jax.Array, scale: float = 1e-2) -> jax.Array:
   """A small start along the class-mean difference (nonzero: the L2 loss has a kink at w = 0)."""
+  _checks.check_same_length(x=x, y=y)
   direction = jnp.mean(y[:, None] * x, axis=0)
   direction = direction / jnp.maximum(jnp.linalg.norm(direction), 1e-12)
   return jnp.concatenate([scale * direction, jnp.zeros((1,), x.dtype)])
@@ -71,8 +75,7 @@ class FitResult(NamedTuple):
 
 def minimize(f, theta0: jax.Array, steps: int = 300) -> FitResult:
   """`steps` iterations of L-BFGS (optax) on a convex f from theta0, inside fori_loop."""
-  if not isinstance(steps, int) or steps < 1:
-    raise ValueError(f"steps must be an int >= 1; got {steps!r}.")
+  _checks.check_int_at_least("steps", steps, 1)
   opt = optax.lbfgs()
   value_and_grad = optax.value_and_grad_from_state(f)
 
@@ -137,6 +140,10 @@ def overlapping_gaussians(key: jax.Array, n: int = 200, dim: int = 5,
   With separation comparable to scale the classes overlap, so adversarial
   logistic regression has a finite minimiser without weight decay.
   """
+  _checks.check_int_at_least("n", n, 2)
+  _checks.check_int_at_least("dim", dim, 1)
+  _checks.check_number("separation", separation)
+  _checks.check_number("scale", scale, low=0)
   kx, ky = jax.random.split(key)
   y = jnp.where(jnp.arange(n) % 2 == 0, 1.0, -1.0)
   y = jax.random.permutation(ky, y)

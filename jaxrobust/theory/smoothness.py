@@ -28,13 +28,15 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxrobust import _checks
+
 FlatLoss = Callable[[jax.Array], jax.Array]
 
 
 def segment(start: jax.Array, end: jax.Array, num_points: int) -> jax.Array:
   """num_points evenly spaced points from start [d] to end [d]: [num_points, d]."""
-  if not isinstance(num_points, int) or num_points < 2:
-    raise ValueError(f"num_points must be an int >= 2; got {num_points!r}.")
+  _checks.check_int_at_least("num_points", num_points, 2)
+  _checks.check_same_length(start=start, end=end)
   t = jnp.linspace(0.0, 1.0, num_points)[:, None]
   return (1.0 - t) * start[None] + t * end[None]
 
@@ -57,6 +59,8 @@ def gradient_lipschitz_across(loss_fn: FlatLoss, w: jax.Array, direction: jax.Ar
   Bounded as h -> 0 where g is Lipschitz around w; grows like 1/h across a jump
   of g (e.g. the Linf adversarial loss with w_k = 0 and u = e_k).
   """
+  _checks.check_number("steps", steps, low=0, low_open=True)
+  _checks.check_number("||direction||", jnp.linalg.norm(direction), low=0, low_open=True)
   u = direction / jnp.linalg.norm(direction)
   grad = jax.grad(loss_fn)
 
@@ -72,8 +76,9 @@ def gradient_lipschitz_random_pairs(loss_fn: FlatLoss, center: jax.Array, radius
 
   A lower bound on the gradient's Lipschitz constant on that (convex) ball.
   """
-  if not isinstance(num_pairs, int) or num_pairs < 1:
-    raise ValueError(f"num_pairs must be an int >= 1; got {num_pairs!r}.")
+  _checks.check_int_at_least("num_pairs", num_pairs, 1)
+  _checks.check_number("radius", radius, low=0)
+  _checks.check_ndim("center", center, ("d",))
   d = center.shape[0]
   keys = jax.random.split(key, 4)
 
@@ -105,11 +110,9 @@ def l2_gradient_lipschitz_bound(x: jax.Array, eps, min_norm) -> jax.Array:
     eps: L2 radius >= 0.
     min_norm: c > 0, a lower bound on ||w||_2 over the set.
   """
-  if float(min_norm) <= 0:
-    raise ValueError(f"min_norm must be > 0 (the loss is not smooth at w = 0); "
-                     f"got {min_norm!r}.")
-  if float(eps) < 0:
-    raise ValueError(f"eps must be >= 0; got {eps!r}.")
+  _checks.check_number("min_norm (the loss is not smooth at w = 0)", min_norm, low=0,
+                       low_open=True)
+  _checks.check_number("eps", eps, low=0)
   row = jnp.sqrt(jnp.sum(x * x, axis=-1) + 1.0)
   return 0.25 * jnp.max(row + eps) ** 2 + eps / min_norm
 
@@ -117,8 +120,8 @@ def l2_gradient_lipschitz_bound(x: jax.Array, eps, min_norm) -> jax.Array:
 def gradient_descent_path(loss_fn: FlatLoss, w0: jax.Array, learning_rate,
                           steps: int) -> jax.Array:
   """Iterates of full-batch gradient descent w_{t+1} = w_t - lr g(w_t): [steps + 1, d]."""
-  if not isinstance(steps, int) or steps < 1:
-    raise ValueError(f"steps must be an int >= 1; got {steps!r}.")
+  _checks.check_int_at_least("steps", steps, 1)
+  _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
   grad = jax.grad(loss_fn)
 
   def step(w, _):

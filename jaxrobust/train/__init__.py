@@ -1,7 +1,8 @@
 """Train state, steps, optimizers, checkpoints, metrics and the training loop."""
 
 from jaxrobust.train.checkpoint import CheckpointDamagedError, CheckpointMismatchError, Checkpointer
-from jaxrobust.train.loop import FitResult, TrainingDivergedError, build_model, fit
+from jaxrobust.train.driver import TrainingDivergedError, run_epochs
+from jaxrobust.train.loop import FitResult, build_model, fit
 from jaxrobust.train.metrics import MetricsLog
 from jaxrobust.train.monitor import COMonitor, detect_collapse
 from jaxrobust.train.optimizers import make_optimizer, make_schedule

@@ -1,10 +1,11 @@
-"""The training loop: data, model, defense and optimizer from a config, with exact resume.
+"""Standard and adversarial training: data, model, defense and optimizer from a config.
 
 A run is a pure function of its config: every random choice derives from
-`config.seed` by fold_in (epoch order by epoch, step keys by global step), and
-the whole TrainState is checkpointed after every epoch. A run killed at any
-point and restarted with the same command replays the interrupted epoch and
-ends with bit-identical parameters.
+`config.seed` by fold_in (epoch order by epoch, step keys by global step). The
+epochs run on the one epoch loop (`driver.run_epochs`), which checkpoints the
+whole TrainState after every epoch: a run killed at any point and restarted
+with the same command replays the interrupted epoch and ends with
+bit-identical parameters.
 """
 
 from __future__ import annotations
@@ -12,21 +13,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
-import os
-import time
-from typing import Any
+from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 from tqdm.auto import tqdm
 
 from jaxrobust import data, defenses, models
 from jaxrobust.defenses.absum import absum_prox
 from jaxrobust.eval.evaluator import Evaluator
-from jaxrobust.train.checkpoint import Checkpointer
-from jaxrobust.train.metrics import MetricsLog
+from jaxrobust.train.driver import accumulate, run_epochs
 from jaxrobust.train.monitor import COMonitor, detect_collapse
 from jaxrobust.train.optimizers import make_optimizer, make_schedule
 from jaxrobust.train.sharding import data_mesh, replicate, shard_batch
@@ -35,10 +31,6 @@ from jaxrobust.train.step import make_train_step
 
 # Independent streams derived from the seed (fold_in tags).
 _INIT, _DATA, _STEP, _EVAL, _MONITOR = range(5)
-
-
-class TrainingDivergedError(RuntimeError):
-  """A non-finite loss or gradient norm: the run stopped, its last checkpoint is finite."""
 
 
 @dataclasses.dataclass
@@ -73,6 +65,30 @@ def build_model(config: ml_collections.ConfigDict, info: data.DatasetInfo):
                        mean=info.mean, std=info.std, **_options(config.model))
 
 
+def load_splits(config: ml_collections.ConfigDict) -> tuple[data.Dataset, data.Dataset]:
+  """The train and test splits of config.dataset (from config.data_dir if set)."""
+  data_dir = config.get("data_dir") or None
+  return (data.load(config.dataset, "train", data_dir),
+          data.load(config.dataset, "test", data_dir))
+
+
+def clean_accuracy(model, test: data.Dataset, batch_size: int,
+                   key: jax.Array) -> Callable[[TrainState], float]:
+  """state -> accuracy on the whole test split (the model's `variables(state)`)."""
+  evaluator = Evaluator(functools.partial(model.apply, train=False), {"clean": None},
+                        batch_size)
+  return lambda state: evaluator(variables(state), test.images, test.labels,
+                                 key=key)["clean"]
+
+
+def _defense_eps(section) -> float:
+  """A defense section's eps: its own, its attack's, or (AWP) its base objective's; 0 if none."""
+  if not section:
+    return 0.0
+  return (section.get("eps") or _defense_eps(section.get("attack"))
+          or _defense_eps(section.get("base")) or 0.0)
+
+
 def build_monitor(config: ml_collections.ConfigDict, model, test: data.Dataset,
                   key: jax.Array) -> COMonitor | None:
   """config.monitor's CO monitor on the first `batch_size` test images (None if off).
@@ -87,7 +103,7 @@ def build_monitor(config: ml_collections.ConfigDict, model, test: data.Dataset,
   if not isinstance(n, int) or not 1 <= n <= len(test.labels):
     raise ValueError(f"config.monitor.batch_size must be an integer in [1, "
                      f"{len(test.labels)}], got {n!r}.")
-  eps = m.get("eps", 0.0) or config.defense.get("eps", 0.0)
+  eps = m.get("eps", 0.0) or _defense_eps(config.defense)
   if not eps > 0:
     raise ValueError(f"config.monitor.eps must be > 0 (or 0 with a defense eps > 0), "
                      f"got {m.get('eps')!r}.")
@@ -131,29 +147,10 @@ def _sharpness_aware(config: ml_collections.ConfigDict) -> str | None:
   return sam.get("kind", "sam") if sam is not None and sam.get("rho", 0.0) > 0 else None
 
 
-def _stop_diverged(config, workdir, epoch, per_step, sums, checkpoints) -> None:
-  """Raises TrainingDivergedError; nothing of the diverged epoch is saved or logged.
-
-  per_step: (global step, loss, grad_norm) of the epoch's steps, to name the first bad one.
-  """
-  checkpoints.wait()
-  checkpoints.close()
-  step = next(s for s, *values in per_step if not all(math.isfinite(float(v)) for v in values))
-  bad = sorted(k for k, v in sums.items() if not math.isfinite(float(v)))
-  kept = checkpoints.epochs()
-  raise TrainingDivergedError(
-      f"training diverged in epoch {epoch}: {', '.join(bad)} not finite from step {step} "
-      f"(learning rate {config.optimizer.learning_rate}). Nothing of epoch {epoch} was saved; "
-      + (f"the newest checkpoint, epoch {kept[-1]} in {workdir}, is finite."
-         if kept else "no checkpoint was written."))
-
-
 def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   """Trains as the config says, resuming from the newest checkpoint in workdir."""
   _check(config)
-  data_dir = config.get("data_dir") or None
-  train_ds = data.load(config.dataset, "train", data_dir)
-  test_ds = data.load(config.dataset, "test", data_dir)
+  train_ds, test_ds = load_splits(config)
   info = train_ds.info
   model = build_model(config, info)
   defense = defenses.from_config(config.defense.to_dict())
@@ -164,67 +161,53 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   tx = make_optimizer(config.optimizer, steps_per_epoch * config.epochs)
   prox = build_prox(config, steps_per_epoch * config.epochs)
 
-  os.makedirs(workdir, exist_ok=True)
   key = jax.random.key(config.seed)
   mesh = data_mesh()
   state = replicate(mesh, init_state(model, tx, info.input_shape,
                                      jax.random.fold_in(key, _INIT)))
-  checkpoints = Checkpointer(workdir, fingerprint(config, info))
-  log = MetricsLog(workdir)
-  start = checkpoints.newest_intact_epoch(report=tqdm.write) or 0
-  if start:
-    state, _ = checkpoints.restore(start, state)
-  log.truncate(start)
-
-  train_step = jax.jit(make_train_step(
-      model, defense, tx, crop_padding=config.augment.crop_padding,
-      flip=config.augment.flip, prox=prox), donate_argnums=0)
+  step_key = jax.random.fold_in(key, _STEP)
+  train_step = make_train_step(model, defense, tx, crop_padding=config.augment.crop_padding,
+                               flip=config.augment.flip, prox=prox)
+  # The key of global step s is fold_in(step_key, s), derived inside the one jitted step.
+  keyed_step = jax.jit(lambda state, batch, step: train_step(
+      state, batch, jax.random.fold_in(step_key, step)), donate_argnums=0)
   monitor = build_monitor(config, model, test_ds, jax.random.fold_in(key, _MONITOR))
   co_rule = ((config.monitor.get("drop", 0.2), config.monitor.get("gap", 0.5))
              if monitor else None)
-  evaluator = Evaluator(functools.partial(model.apply, train=False),
-                        {"clean": None}, config.eval_batch_size)
-  data_key, step_key = jax.random.fold_in(key, _DATA), jax.random.fold_in(key, _STEP)
+  accuracy = clean_accuracy(model, test_ds, config.eval_batch_size,
+                            jax.random.fold_in(key, _EVAL))
+  data_key = jax.random.fold_in(key, _DATA)
 
-  for epoch in range(start + 1, config.epochs + 1):
-    tic = time.perf_counter()
+  def train_epoch(state, epoch, tick):
     sums, per_step = None, []
-    batches = data.epoch_batches(train_ds.images, train_ds.labels,
-                                 config.batch_size, key=data_key, epoch=epoch)
-    bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}",
-               disable=not config.progress, leave=False)
-    for i, (x, y) in enumerate(bar):
-      step = (epoch - 1) * steps_per_epoch + i
-      state, metrics = train_step(state, shard_batch(mesh, x, y),
-                                  jax.random.fold_in(step_key, step))
-      sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
-      per_step.append((step, metrics["loss"], metrics["grad_norm"]))  # device values, no sync
-    if not all(math.isfinite(float(sums[k])) for k in ("loss", "grad_norm")):
-      _stop_diverged(config, workdir, epoch, per_step, sums, checkpoints)
-    record = {"epoch": epoch, "step": int(state.step)}
-    record.update({f"train_{k}": float(v) / steps_per_epoch for k, v in sums.items()})
-    record["train_time_s"] = time.perf_counter() - tic
-    record["test_accuracy"] = evaluator(
-        variables(state), test_ds.images, test_ds.labels,
-        key=jax.random.fold_in(key, _EVAL))["clean"]
+    for i, (x, y) in enumerate(data.epoch_batches(train_ds.images, train_ds.labels,
+                                                  config.batch_size, key=data_key,
+                                                  epoch=epoch)):
+      state, metrics = keyed_step(state, shard_batch(mesh, x, y),
+                                  (epoch - 1) * steps_per_epoch + i)
+      sums = metrics if sums is None else accumulate(sums, metrics)
+      per_step.append((metrics["loss"], metrics["grad_norm"]))  # device values, no sync
+      tick(1)
+    return state, sums, per_step
+
+  def evaluate(state, record, history):
+    fields = {"test_accuracy": accuracy(state)}
     if monitor:
-      record.update(monitor(variables(state)))
+      fields.update(monitor(variables(state)))
       # Earlier epochs come from the log, so a resumed run flags the same epoch.
-      if detect_collapse(log.records() + [record], *co_rule) == epoch:
-        record["catastrophic_overfitting"] = True
-        tqdm.write(f"catastrophic overfitting at epoch {epoch}: PGD accuracy "
-                   f"{record['monitor_pgd_accuracy']:.3f}, FGSM accuracy "
-                   f"{record['monitor_fgsm_accuracy']:.3f}")
-    # Log first: a kill between the two replays this epoch and rewrites its line.
-    log.write(record)
-    # The config travels with the checkpoint: evaluation rebuilds the state from it.
-    checkpoints.save(epoch, state, extra={"config": json.loads(config.to_json())})
-    if config.progress:
-      tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in record.items()))
-  checkpoints.wait()
-  checkpoints.close()
-  history = log.records()
+      if detect_collapse(history + [{**record, **fields}], *co_rule) == record["epoch"]:
+        fields["catastrophic_overfitting"] = True
+        tqdm.write(f"catastrophic overfitting at epoch {record['epoch']}: PGD accuracy "
+                   f"{fields['monitor_pgd_accuracy']:.3f}, FGSM accuracy "
+                   f"{fields['monitor_fgsm_accuracy']:.3f}")
+    return fields
+
+  state, history = run_epochs(
+      state, train_epoch, evaluate, workdir=workdir, fingerprint=fingerprint(config, info),
+      epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+      learning_rate=config.optimizer.learning_rate, progress=config.progress,
+      # The config travels with the checkpoint: evaluation rebuilds the state from it.
+      checkpoint_extra={"config": json.loads(config.to_json())})
   return FitResult(model=model, state=state, info=info, test=test_ds,
                    history=history, key=key,
                    catastrophic_overfitting=detect_collapse(history, *co_rule) if monitor

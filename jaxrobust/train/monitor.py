@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from jaxrobust.attacks.fgsm import FGSM
-from jaxrobust.attacks.pgd import PGD
+from jaxrobust.attacks.pgd import madry_pgd
 from jaxrobust.eval.evaluator import Evaluator
 
 FGSM_KEY, PGD_KEY = "monitor_fgsm_accuracy", "monitor_pgd_accuracy"
@@ -45,8 +45,7 @@ class COMonitor:
       raise ValueError("The monitor needs at least one held-out example.")
     self.images, self.labels, self.key = images, labels, key
     attacks = {FGSM_KEY: FGSM(eps=eps).validate(),
-               PGD_KEY: PGD(eps=eps, step_size=2.5 * eps / pgd_steps,
-                            steps=pgd_steps).validate()}
+               PGD_KEY: madry_pgd(eps=eps, steps=pgd_steps).validate()}
     self._evaluator = Evaluator(apply_fn, attacks, batch_size=len(labels))
 
   def __call__(self, variables: Any) -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.optim.psatt import psatt
 from jaxrobust.optim.sam import asam, sam
 
@@ -23,8 +24,7 @@ def make_schedule(name: str, learning_rate: float, total_steps: int,
   """
   if name not in SCHEDULES:
     raise ValueError(f"Unknown schedule {name!r}; valid choices: {SCHEDULES}.")
-  if learning_rate <= 0:
-    raise ValueError(f"learning_rate must be > 0, got {learning_rate}.")
+  _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
   decay_steps = max(total_steps - warmup_steps, 1)
   if name == "constant":
     main = optax.constant_schedule(learning_rate)

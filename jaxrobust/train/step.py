@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxrobust.data import augment, to_float
+from jaxrobust.train._aux import with_last_aux
 from jaxrobust.train.state import TrainState
 
 Batch = tuple[jax.Array, jax.Array]  # (uint8 images [b, h, w, c], int32 labels [b])
@@ -23,7 +24,9 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
 
   The caller jits it (once) and derives `key` per step by fold_in(key, step),
   so a resumed run replays the same randomness. metrics are batch means, and
-  `grad_norm` the global L2 norm of the batch gradient.
+  `grad_norm` the global L2 norm of the batch gradient. The new model state
+  (BatchNorm statistics) is that of the defense's last top-level call of
+  train_logits_fn, returned by value (`_aux.with_last_aux`), never leaked.
 
   A defense with `perturbs_weights` (AWP) is trained at weights w + v: the step
   takes x_adv = defense.adversarial_inputs at w, v = defense.weight_perturbation
@@ -40,15 +43,11 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
     mutable = list(state.model_state) or False  # flax returns (out, state) for []
 
     def loss_fn(params):
-      recorded = {}
-
       def train_logits_at(weights):
-        def train_logits_fn(z):
+        def train_logits_fn(z):  # -> (logits [b, classes], model-state updates)
           out = model.apply({"params": weights, **state.model_state}, z, train=True,
                             mutable=mutable, rngs={"dropout": dropout_key})
-          logits, updates = out if mutable else (out, {})
-          recorded["model_state"] = updates
-          return logits
+          return out if mutable else (out, {})
         return train_logits_fn
 
       frozen = jax.lax.stop_gradient({"params": params, **state.model_state})
@@ -56,16 +55,25 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
       if perturbs_weights:
         x_adv = defense.adversarial_inputs(eval_logits_fn, x, labels, key=defense_key)
         shift = defense.weight_perturbation(
-            lambda w: jnp.mean(defense.loss_at(train_logits_at(w), x, x_adv, labels)[0]),
+            lambda w: jnp.mean(defense.loss_at(
+                lambda z: train_logits_at(w)(z)[0], x, x_adv, labels)[0]),
             frozen["params"])
-        # Called last at the top level, so its BatchNorm statistics are kept.
-        loss, metrics = defense.loss_at(
-            train_logits_at(jax.tree.map(jnp.add, params, shift)), x, x_adv, labels)
+        # The statistics of the loss at w + v are kept (those under the
+        # perturbation's gradient are an inner trace's, never recorded).
+        (loss, metrics), updates = with_last_aux(
+            lambda logits_fn: defense.loss_at(logits_fn, x, x_adv, labels),
+            train_logits_at(jax.tree.map(jnp.add, params, shift)))
       else:
-        loss, metrics = defense(train_logits_at(params), eval_logits_fn, x, labels,
-                                key=defense_key)
+        (loss, metrics), updates = with_last_aux(
+            lambda logits_fn: defense(logits_fn, eval_logits_fn, x, labels, key=defense_key),
+            train_logits_at(params))
+      if updates is None and mutable:
+        raise ValueError(
+            f"{type(defense).__name__} never called train_logits_fn at its top level (only "
+            f"under vmap/scan/cond/grad), so the model's {mutable} were not updated; the "
+            "defense contract (jaxrobust.defenses._base.Defense) asks for a top-level call.")
       metrics = {k: jnp.mean(v) for k, v in metrics.items()}
-      return jnp.mean(loss), (metrics, recorded.get("model_state", state.model_state))
+      return jnp.mean(loss), (metrics, state.model_state if updates is None else updates)
 
     (loss, (metrics, model_state)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(state.params)

@@ -7,8 +7,11 @@ import pytest
 
 from scipy import optimize
 
+from jaxrobust.attacks import _apgd_l1, _apgd_run
 from jaxrobust.attacks import apgd as apgd_lib
-from jaxrobust.attacks.apgd import APGD, APGDT, checkpoints, halving, project_l1_box
+from jaxrobust.attacks._apgd_l1 import project_l1_box
+from jaxrobust.attacks._apgd_run import checkpoints, halving
+from jaxrobust.attacks.apgd import APGD, APGDT
 from jaxrobust.losses import cross_entropy
 
 
@@ -103,9 +106,9 @@ def test_step_halving_converges_where_a_fixed_step_oscillates():
       [jnp.zeros(x.shape[0]), -jnp.sum((x.reshape(x.shape[0], -1) - 0.5) ** 2, 1) - 5], 1)
   x = jnp.full((2, 1, 1, 1), 0.47)
   y = jnp.zeros(2, jnp.int32)
-  res = apgd_lib.run(lambda logits: cross_entropy(logits, y), logits_fn, x, y,
-                     apgd_lib._start(jax.random.key(0), x, 0.1, "linf"), eps=0.1, rho=0.75,
-                     momentum=0.75, steps=100, norm="linf")
+  res = _apgd_run.run(lambda logits: cross_entropy(logits, y), logits_fn, x, y,
+                      apgd_lib._start(jax.random.key(0), x, 0.1, "linf"), eps=0.1, rho=0.75,
+                      momentum=0.75, steps=100, norm="linf")
   np.testing.assert_allclose(res.step, 0.2 / 2 ** 8, rtol=1e-6)
   assert float(jnp.abs(res.x_best - 0.5).max()) <= 2 * 0.2 / 2 ** 7
   x_adv = APGD(eps=0.1, steps=100)(logits_fn, x, y, key=jax.random.key(0))
@@ -130,9 +133,9 @@ def test_restarts_keep_the_first_success_else_the_highest_loss():
   np.testing.assert_array_equal(out[:4], x[:4])
   # Replay the three runs from the same starts and select by hand.
   loss_fn = lambda logits: cross_entropy(logits, y)
-  runs = [apgd_lib.run(loss_fn, logits_fn, x, y,
-                       apgd_lib._start(jax.random.fold_in(key, r), x, 0.02, "linf"),
-                       eps=0.02, rho=0.75, momentum=0.75, steps=10, norm="linf")
+  runs = [_apgd_run.run(loss_fn, logits_fn, x, y,
+                        apgd_lib._start(jax.random.fold_in(key, r), x, 0.02, "linf"),
+                        eps=0.02, rho=0.75, momentum=0.75, steps=10, norm="linf")
           for r in range(3)]
   fooled = np.stack([np.asarray(r.fooled) for r in runs])
   assert 0 < fooled[:, 4:].any(0).mean() < 1  # some, not all, points broken
@@ -291,16 +294,16 @@ def test_l1_apgd_reaches_the_greedy_optimum_on_a_linear_model():
 def test_sparse_direction_moves_the_top_k_coordinates():
   g = jnp.array([[0.1, -3.0, 2.0, 0.0, -0.5, 1.0, 0.2, -0.3, 0.05, 4.0]])
   # topk 0.3: rank floor(0.7 * 10) = 7 of the ascending |g| (1.0, 2.0, 3.0, 4.0 from rank 6).
-  step = apgd_lib.sparse_direction(g, jnp.array([0.3]))
+  step = _apgd_l1.sparse_direction(g, jnp.array([0.3]))
   np.testing.assert_allclose(step, [[0, -1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1 / 3]])
-  np.testing.assert_array_equal(apgd_lib.sparse_direction(jnp.zeros((1, 10)), jnp.array([0.2])), 0)
+  np.testing.assert_array_equal(_apgd_l1.sparse_direction(jnp.zeros((1, 10)), jnp.array([0.2])), 0)
 
 
 def test_l1_schedule_resets_or_shrinks_the_step_at_checkpoints():
   # Checkpoints every 4% of the budget; stage lengths of the larger radii.
-  assert [apgd_lib.l1_check_interval(n) for n in (10, 25, 50, 100)] == [1, 1, 2, 4]
-  assert apgd_lib.largereps_schedule(100) == ((3.0, 2.0, 1.0), (30, 30, 40))
-  assert apgd_lib.largereps_schedule(10)[1] == (3, 3, 4)
+  assert [_apgd_l1.l1_check_interval(n) for n in (10, 25, 50, 100)] == [1, 1, 2, 4]
+  assert _apgd_l1.largereps_schedule(100) == ((3.0, 2.0, 1.0), (30, 30, 40))
+  assert _apgd_l1.largereps_schedule(10)[1] == (3, 3, 4)
   # A flat loss keeps x_best at the start. Its sparsity (a few of the 50 pixels:
   # the start is sparse) is below 95% of the initial d at the first checkpoint,
   # which resets the step to eps; then it never falls, so every later checkpoint
@@ -309,15 +312,15 @@ def test_l1_schedule_resets_or_shrinks_the_step_at_checkpoints():
   x = jnp.full((2, 50, 1, 1), 0.5)
   y = jnp.zeros(2, jnp.int32)
   x0 = apgd_lib._start(jax.random.key(0), x, 1.0, "l1")
-  run = lambda steps: apgd_lib.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0,
-                                      eps=1.0, steps=steps)
+  run = lambda steps: _apgd_l1.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0,
+                                       eps=1.0, steps=steps)
   np.testing.assert_allclose(run(3).step, 1.0 / 1.5 ** 2, rtol=1e-6)
   np.testing.assert_allclose(run(25).step, 0.1, rtol=1e-6)
   np.testing.assert_array_equal(run(25).x_best, x0)
   # Handed a start (from_init, as the larger radii do), the reference sparsity is
   # the start's own: no reset, three divisions.
-  res = apgd_lib.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0, eps=1.0,
-                        steps=3, from_init=True)
+  res = _apgd_l1.run_l1(lambda logits: cross_entropy(logits, y), flat, x, y, x0, eps=1.0,
+                         steps=3, from_init=True)
   np.testing.assert_allclose(res.step, 1.0 / 1.5 ** 3, rtol=1e-6)
 
 
@@ -332,7 +335,7 @@ def test_eot_averages_loss_and_gradient_over_draws():
   margin = lambda logits: logits[:, 1] - logits[:, 0]  # linear: grad = W_1 - W_0 + noise
   model = _noisy_linear(w, 1.0)
   key = jax.random.key(2)
-  loss, logits, grad = apgd_lib._objective(margin, model, 10, key)(x, 5)
+  loss, logits, grad = _apgd_run.objective(margin, model, 10, key)(x, 5)
   # By hand: the draws fold_in(fold_in(key, t), j), j < 10.
   draws = [jax.random.fold_in(jax.random.fold_in(key, 5), j) for j in range(10)]
   by_hand = [jax.grad(lambda z: jnp.sum(margin(model(z, k))))(x) for k in draws]
@@ -343,12 +346,12 @@ def test_eot_averages_loss_and_gradient_over_draws():
   # The gradient's noise shrinks as 1 / sqrt(eot_iter) around the clean gradient.
   clean = w[:, 1] - w[:, 0]
   spread = lambda n: float(jnp.mean(jax.jit(jax.vmap(lambda t: jnp.linalg.norm(
-      apgd_lib._objective(margin, model, n, key)(x, t)[2][0] - clean)))(jnp.arange(30))))
+      _apgd_run.objective(margin, model, n, key)(x, t)[2][0] - clean)))(jnp.arange(30))))
   ratio = spread(2) / spread(32)
   assert 3.0 < ratio < 5.5, ratio  # sqrt(32 / 2) = 4
   # eot_iter = 1 calls the deterministic logits_fn(x) once, key unused.
   det = lambda z: z @ w
-  _, _, g1 = apgd_lib._objective(margin, det, 1, None)(x, 0)
+  _, _, g1 = _apgd_run.objective(margin, det, 1, None)(x, 0)
   np.testing.assert_allclose(g1, jnp.broadcast_to(clean, x.shape), rtol=1e-6)
 
 
@@ -367,8 +370,8 @@ def test_eot_apgd_follows_the_mean_model_better_with_more_draws():
   x0 = apgd_lib._start(jax.random.key(2), x, 0.1, "linf")
 
   def score(eot_iter):
-    res = apgd_lib.run(margin, model, x, y, x0, eps=0.1, rho=0.75, momentum=0.75, steps=20,
-                       norm="linf", eot_iter=eot_iter, key=jax.random.key(3))
+    res = _apgd_run.run(margin, model, x, y, x0, eps=0.1, rho=0.75, momentum=0.75, steps=20,
+                        norm="linf", eot_iter=eot_iter, key=jax.random.key(3))
     return float(np.mean(np.asarray(res.x_best - x).reshape(64, -1) @ clean)) / (
         0.1 * np.abs(clean).sum())
 

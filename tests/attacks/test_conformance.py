@@ -1,7 +1,9 @@
 """The properties every attack must hold (DESIGN.md), run over every attack.
 
-Cases come from every `tests/attacks/cases_*.py` (see `cases.Case`): a new attack
-is covered by adding one line to its family's file.
+Cases come from every `tests/attacks/cases_*.py` (see `cases.Case`, budgets and
+accuracy drops tuned per family), and every other attack of the registry
+(`jaxrobust.attacks.registry.ATTACKS`) gets a default case: a new attack is
+covered by its registry line alone.
 """
 
 import functools
@@ -9,27 +11,70 @@ import importlib
 import pathlib
 
 import chex
+from flax import struct
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxrobust import attacks
+from jaxrobust.attacks.registry import ATTACKS
+from jaxrobust.registry import Registry
 from tests import numerics
 from tests.attacks.cases import EPS, Case
 
+# Ensembles run their components' protocol; tests/attacks/test_autoattack.py
+# checks them (at the suite's budgets each would cost minutes here).
+NOT_HERE = (attacks.AutoAttack,)
 
-def _collect() -> dict[str, Case]:
+
+def _unwrapped(attack):
+  inner = getattr(attack, "attack", None)
+  return _unwrapped(inner) if inner is not None else attack
+
+
+def default_case(attack) -> Case:
+  """A registry attack without a curated case: its defaults at the suite's radius."""
+  if not hasattr(attack, "eps"):
+    return Case(attack, norm=None, targeted=hasattr(attack, "targeted"))
+  norm = getattr(attack, "norm", "linf")
+  return Case(attack.replace(eps=EPS[norm]), norm=norm, targeted=hasattr(attack, "targeted"))
+
+
+def _collect(registry: Registry = ATTACKS) -> dict[str, Case]:
   cases = {}
   for path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
     module = importlib.import_module(f"tests.attacks.{path.stem}")
     overlap = set(cases) & set(module.CASES)
     assert not overlap, f"case names defined twice: {overlap}"
     cases.update(module.CASES)
+  curated = {type(_unwrapped(c.attack)) for c in cases.values()}
+  for name in registry:
+    attack = registry.make(name)
+    if type(attack) not in curated and not isinstance(attack, NOT_HERE):
+      cases[f"registry:{name}"] = default_case(attack)
   return cases
 
 
 CASES = _collect()
+
+
+def test_a_registry_line_is_all_a_new_attack_needs():
+  """An attack class registered under a new name gets a conformance case."""
+
+  @struct.dataclass
+  class NewPGD(attacks.PGD):
+    """A stand-in for a new attack file."""
+
+  registry = Registry("attack")
+  for name in ATTACKS:
+    registry.register(name, ATTACKS.entry(name).build, **ATTACKS.entry(name).preset)
+  registry.register("new_pgd", NewPGD)
+  cases = _collect(registry)
+  assert set(cases) - set(CASES) == {"registry:new_pgd"}
+  case = cases["registry:new_pgd"]
+  assert type(case.attack) is NewPGD and case.norm == "linf"
+  assert case.attack.eps == EPS["linf"] and case.targeted
 
 
 def _bound(eps):

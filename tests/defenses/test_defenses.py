@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrobust import defenses
+from jaxrobust import attacks, defenses
 from jaxrobust.losses import cross_entropy
 
 W = jax.random.normal(jax.random.key(0), (12, 4))
@@ -30,14 +30,14 @@ def test_standard_is_clean_cross_entropy():
 
 def test_pgd_at_with_zero_eps_is_standard_training():
   x, y = _batch()
-  pgd_at = defenses.PGDAT(eps=0.0, step_size=0.1, steps=3)
+  pgd_at = defenses.PGDAT(attack=attacks.PGD(eps=0.0, step_size=0.1, steps=3))
   loss, _ = pgd_at(_logits_fn(W), _logits_fn(W), x, y, key=jax.random.key(0))
   np.testing.assert_allclose(loss, cross_entropy(_logits_fn(W)(x), y), rtol=1e-6)
 
 
 def test_pgd_at_loss_exceeds_clean_loss_and_its_gradient_is_taken_at_fixed_x_adv():
   x, y = _batch()
-  pgd_at = defenses.PGDAT(eps=0.1, step_size=0.03, steps=5)
+  pgd_at = defenses.PGDAT(attack=attacks.PGD(eps=0.1, step_size=0.03, steps=5))
   key = jax.random.key(0)
   adv_loss, _ = pgd_at(_logits_fn(W), _logits_fn(W), x, y, key=key)
   assert np.all(adv_loss >= cross_entropy(_logits_fn(W)(x), y) - 1e-6)
@@ -53,24 +53,50 @@ def test_pgd_at_loss_exceeds_clean_loss_and_its_gradient_is_taken_at_fixed_x_adv
 
 
 def test_registry_builds_by_name_and_rejects_bad_config():
-  assert isinstance(defenses.create("pgd_at", eps=0.1, steps=3), defenses.PGDAT)
+  pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
+  assert defenses.create("pgd_at", attack=pgd) == defenses.PGDAT(attack=pgd)
   assert isinstance(defenses.create("standard"), defenses.Standard)
   with pytest.raises(ValueError, match="valid choices.*pgd_at"):
     defenses.create("pgd")
-  with pytest.raises(ValueError, match="valid options.*eps"):
+  with pytest.raises(ValueError, match="valid options.*attack"):
     defenses.create("pgd_at", epsilon=0.1)
-  with pytest.raises(ValueError, match="eps must be"):
-    defenses.create("pgd_at", eps=-0.1)
+  with pytest.raises(ValueError, match="PGDAT.attack: eps must be"):
+    defenses.create("pgd_at", attack=attacks.PGD(eps=-0.1))  # at construction
   with pytest.raises(ValueError, match="steps"):
-    defenses.create("pgd_at", steps=0)
+    defenses.create("pgd_at", attack=attacks.PGD(steps=0))
+  with pytest.raises(TypeError, match="PGDAT needs an attack"):
+    defenses.PGDAT(attack=None)
 
 
-def test_from_config_ignores_options_of_other_defenses_but_not_typos():
-  config = {"name": "standard", "eps": 0.3, "steps": 10}  # a pgd_at config switched by flag
-  assert isinstance(defenses.from_config(config), defenses.Standard)
-  built = defenses.from_config({"name": "pgd_at", "eps": 0.2, "steps": 3})
-  assert built.eps == 0.2 and built.steps == 3
-  with pytest.raises(ValueError, match="Unknown defense option.*epsilon"):
-    defenses.from_config({"name": "pgd_at", "epsilon": 0.2})
+def test_from_config_rejects_options_of_other_defenses_naming_the_valid_ones():
+  attack = {"name": "pgd", "eps": 0.1, "step_size": 0.025, "steps": 10}
+  # `--config.defense.name=pgd_at --config.defense.beta=3` on a TRADES section:
+  with pytest.raises(ValueError, match=r"\['beta'\] for defense 'pgd_at'.*valid options: "
+                     r"\('attack',\)"):
+    defenses.from_config({"name": "pgd_at", "attack": attack, "beta": 3.0})
+  with pytest.raises(ValueError, match=r"\['attack'\] for defense 'standard'.*\(\)"):
+    defenses.from_config({"name": "standard", "attack": attack})
+  with pytest.raises(ValueError, match="for defense 'trades'.*'attack', 'beta'"):
+    defenses.from_config({"name": "trades", "attack": attack, "bridges": 2})
+  with pytest.raises(ValueError, match="for attack 'pgd'.*valid options"):
+    defenses.from_config({"name": "pgd_at", "attack": {**attack, "beta": 3.0}})
+  with pytest.raises(ValueError, match="PGDAT.attack: eps must be"):
+    defenses.from_config({"name": "pgd_at", "attack": {**attack, "eps": -0.1}})
   with pytest.raises(ValueError, match="valid choices"):
     defenses.from_config({"name": "trade"})
+
+
+def test_a_nested_attack_section_builds_that_attack():
+  built = defenses.from_config({"name": "pgd_at", "attack": {
+      "name": "pgd", "eps": 0.2, "steps": 4, "norm": "l2"}})
+  assert built.attack == attacks.PGD(eps=0.2, step_size=2.5 * 0.2 / 4, steps=4, norm="l2")
+  trades = defenses.from_config({"name": "trades", "beta": 3.0, "attack": {
+      "name": "tpgd", "eps": 0.1, "step_size": 0.02, "steps": 3}})
+  assert trades == defenses.TRADES(attack=attacks.TPGD(eps=0.1, step_size=0.02, steps=3),
+                                   beta=3.0)
+  awp = defenses.from_config({"name": "awp", "gamma": 0.01, "base": {
+      "name": "mart", "beta": 5.0, "attack": {"name": "pgd", "eps": 0.1, "steps": 2}}})
+  assert awp == defenses.AWP(base=defenses.MART(
+      attack=attacks.PGD(eps=0.1, step_size=0.125, steps=2), beta=5.0), gamma=0.01)
+  squeeze = defenses.from_config({"name": "logit_squeeze", "attack": None, "squeeze": 0.1})
+  assert squeeze.attack is None and squeeze.squeeze == 0.1

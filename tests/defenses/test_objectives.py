@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxrobust.attacks import PGD, TPGD
 from jaxrobust.defenses import registry
 from jaxrobust.defenses.awp import AWP, relative_perturbation
 from jaxrobust.defenses.bat import BAT
@@ -14,6 +15,7 @@ from jaxrobust.defenses.fast_at import (FastAT, fgsm_point_and_start_logits,
 from jaxrobust.defenses.gradalign import GradAlign, gradient_misalignment
 from jaxrobust.defenses.logit_squeeze import LogitSqueeze
 from jaxrobust.defenses.mart import MART
+from jaxrobust.defenses.pgd_at import PGDAT
 from jaxrobust.defenses.trades import TRADES
 from jaxrobust.losses import cross_entropy
 
@@ -50,7 +52,7 @@ def test_trades_loss_matches_its_formula():
   x, x_adv, y = _batch()
   p, q, yy = _np(x, x_adv, y)
   expected = -np.log(p[np.arange(8), yy]) + 6.0 * _kl(p, q)
-  loss, metrics = TRADES(eps=0.1, beta=6.0).loss_at(_logits_fn(W), x, x_adv, y)
+  loss, metrics = TRADES(attack=TPGD(eps=0.1), beta=6.0).loss_at(_logits_fn(W), x, x_adv, y)
   np.testing.assert_allclose(loss, expected, rtol=2e-5)
   np.testing.assert_allclose(metrics["kl"], _kl(p, q), rtol=1e-4, atol=1e-7)
 
@@ -58,8 +60,9 @@ def test_trades_loss_matches_its_formula():
 def test_trades_and_bat_with_zero_eps_are_clean_cross_entropy():
   x, _, y = _batch()
   clean = cross_entropy(_logits_fn(W)(x), y)
-  for defense in (TRADES(eps=0.0, step_size=0.01, steps=2),
-                  BAT(eps=0.0, step_size=0.01, steps=2, bridges=3)):
+  zero = TPGD(eps=0.0, step_size=0.01, steps=2)
+  for defense in (TRADES(attack=zero), BAT(attack=zero, bridges=3),
+                  BAT(attack=PGD(eps=0.0, step_size=0.01, steps=2), bridges=3)):
     loss, _ = defense(_logits_fn(W), _logits_fn(W), x, y, key=jax.random.key(0))
     np.testing.assert_allclose(loss, clean, rtol=1e-6)
 
@@ -172,21 +175,29 @@ def test_awp_perturbation_has_relative_norm_gamma_per_weight_tensor():
 def test_logit_squeeze_adds_the_logit_norm():
   x, _, y = _batch()
   logits = _logits_fn(W)(x)
-  loss, m = LogitSqueeze(squeeze=0.5, steps=0)(_logits_fn(W), _logits_fn(W), x, y,
-                                               key=jax.random.key(0))
+  loss, m = LogitSqueeze(attack=None, squeeze=0.5)(_logits_fn(W), _logits_fn(W), x, y,
+                                                   key=jax.random.key(0))
   np.testing.assert_allclose(loss, cross_entropy(logits, y) + 0.5 * jnp.linalg.norm(
       logits, axis=-1), rtol=1e-5)
 
 
+def test_logit_squeeze_gradient_is_finite_at_all_zero_logits():
+  x, _, y = _batch()  # zero weights: a linear model's logits are all zero
+  loss = lambda w: LogitSqueeze(attack=None).loss_at(_logits_fn(w), x, x, y)[0].mean()
+  grad = jax.grad(loss)(jnp.zeros((12, 4)))
+  assert np.all(np.isfinite(grad)) and float(jnp.abs(grad).max()) > 0  # CE's part
+
+
 @pytest.mark.parametrize("name, options, match", [
     ("bat", {"bridges": 0}, "bridges"),
-    ("bat", {"inner": "cw"}, "valid choices.*kl"),
-    ("awp", {"awp_base": "mart"}, "valid choices.*trades"),
+    ("bat", {"inner": "ce"}, "valid options.*attack"),
+    ("awp", {"awp_base": "trades"}, "valid options.*base"),
     ("awp", {"gamma": -1.0}, "gamma"),
     ("fast_at", {"co_checkpoints": -1}, "co_checkpoints"),
     ("fast_at", {"eps": -0.1}, "eps"),
-    ("trades", {"eps": -0.1}, "eps must be"),
-    ("mart", {"step_size": -1.0}, "step_size"),
+    ("trades", {"attack": TPGD(eps=-0.1)}, "TRADES.attack: eps must be"),
+    ("mart", {"attack": PGD(step_size=-1.0)}, "step_size"),
+    ("trades", {"beta": -1.0}, "TRADES.beta"),
     ("gradalign", {"lam": -1.0}, "lam"),
     ("logit_squeeze", {"squeeze": -1.0}, "squeeze"),
 ])
@@ -195,11 +206,36 @@ def test_bad_options_raise_clear_errors(name, options, match):
     registry.create(name, **options)
 
 
-def test_from_config_shares_one_section():
-  section = {"name": "trades", "eps": 0.1, "step_size": 0.025, "steps": 3, "beta": 3.0,
-             "bridges": 2, "inner": "kl", "lam": 0.2, "gamma": 5e-3,
-             "awp_base": "trades", "squeeze": 0.1}
-  assert registry.from_config(section).beta == 3.0
-  assert registry.from_config({**section, "name": "bat"}).bridges == 2
-  awp = registry.from_config({**section, "name": "awp"})
+def test_awp_base_is_a_defense_section_and_awp_has_no_other_options():
+  attack = {"name": "tpgd", "eps": 0.1, "step_size": 0.025, "steps": 3}
+  trades = {"name": "trades", "attack": attack, "beta": 3.0}
+  awp = registry.from_config({"name": "awp", "base": trades})
   assert isinstance(awp, AWP) and isinstance(awp.base, TRADES) and awp.base.beta == 3.0
+  assert awp.attack == awp.base.attack == TPGD(eps=0.1, step_size=0.025, steps=3)
+  with pytest.raises(ValueError, match="for defense 'awp'.*valid options: .'base', 'gamma'"):
+    registry.from_config({"name": "awp", "base": trades, "beta": 3.0})
+  with pytest.raises(TypeError, match="AWP's base.*got FastAT"):
+    registry.from_config({"name": "awp", "base": {"name": "fast_at"}})
+
+
+def test_defaults_are_the_former_defaults():
+  pgd = PGD(eps=0.3, step_size=0.01, steps=10, norm="linf", random_start=True)
+  tpgd = TPGD(eps=0.3, step_size=0.01, steps=10)
+  assert PGDAT().attack == MART().attack == LogitSqueeze().attack == pgd
+  assert TRADES().attack == BAT().attack == tpgd
+  assert (TRADES().beta, MART().beta, BAT().beta, BAT().bridges) == (6.0, 6.0, 6.0, 5)
+  assert AWP() == AWP(base=PGDAT(attack=pgd), gamma=5e-3)
+
+
+def test_awp_at_unperturbed_weights_is_its_base_loss():
+  x, _, y = _batch()
+  trades = TRADES(attack=TPGD(eps=0.1, step_size=0.03, steps=3), beta=4.0)
+  key = jax.random.key(7)
+  f = _logits_fn(jnp.asarray(W, jnp.float32))
+  expected, expected_metrics = trades(f, f, x, y, key=key)
+  loss, metrics = AWP(base=trades, gamma=0.5)(f, f, x, y, key=key)
+  np.testing.assert_array_equal(loss, expected)
+  jax.tree.map(np.testing.assert_array_equal, metrics, expected_metrics)
+  x_adv = AWP(base=trades).adversarial_inputs(f, x, y, key=key)
+  np.testing.assert_array_equal(x_adv, trades.adversarial_inputs(f, x, y, key=key))
+  assert float(jnp.abs(x_adv - x).max()) > 0.05

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import pytest
 
 from experiments import pipeline
+from experiments.configs.default import defense_section
 from jaxrobust import defenses, train
 from jaxrobust.data import embedded, tfds_source
 
@@ -48,6 +49,6 @@ def test_compare_entries_name_defenses_and_heads(name):
     with config.unlocked():
       config.model.head = head or "identity"
     train.build_model(config, embedded.INFOS[config.dataset])
-    defenses.from_config({**config.defense.to_dict(), "name": defense})
+    defenses.from_config(defense_section(defense, config.budget))
   with pytest.raises(ValueError, match="want <defense>.*'pgd_at'.*'bounded_logit'"):
     defenses_compare.parse_entry("pgd_at+bounded")

@@ -90,8 +90,15 @@ def test_bad_flags_fail_with_the_valid_choices(tmp_path):
   result = _run(tmp_path / "bad", "--config.model.name=vgg", check=False)
   assert result.returncode != 0
   assert "Unknown model 'vgg'" in result.stderr and "small_cnn" in result.stderr
-  result = _run(tmp_path / "bad2", "--config.defense.eps=-0.5", check=False)
+  result = _run(tmp_path / "bad2", "--config.defense.attack.eps=-0.5", check=False)
   assert result.returncode != 0 and "eps must be" in result.stderr
+  # A TRADES section switched to pgd_at keeps beta, an option pgd_at lacks:
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.train", f"--config={TINY}:trades",
+       f"--workdir={tmp_path / 'bad3'}", "--config.defense.name=pgd_at"],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode != 0
+  assert "['beta'] for defense 'pgd_at'; valid options: ('attack',)" in result.stderr
 
 
 def test_an_unprepared_tfds_dataset_fails_fast_with_how_to_prepare_it(tmp_path):

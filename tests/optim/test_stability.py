@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.sam_stability import first_step, make_optimizer, saddle, trajectory
+from jaxrobust.optim.stability import first_step, make_optimizer, saddle, trajectory
 
 W0 = jnp.array([0.5, 1e-3])  # near the saddle, almost on its stable manifold
 

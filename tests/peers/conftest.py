@@ -51,7 +51,8 @@ def robust_peer_setup(tmp_path_factory):
   from tests.peers.torch_models import to_torch
   torch.set_num_threads(1)
   config = tiny.get_config()
-  config.defense = {"name": "pgd_at", "eps": 0.1, "step_size": 0.03, "steps": 5}
+  config.defense = {"name": "pgd_at", "attack": {"name": "pgd", "eps": 0.1,
+                                                "step_size": 0.03, "steps": 5}}
   config.model = {"name": "small_cnn"}
   config.epochs = 3
   result = train.fit(config, str(tmp_path_factory.mktemp("robust_peer_model")))

@@ -10,7 +10,7 @@ import pytest
 
 from jaxrobust.privacy.clipping import clipped_grad_sum, per_example_grads
 from jaxrobust.privacy.sampling import poisson_batch
-from tests.privacy._models import TinyCNN, TinySeq, loss_fn_for, onehot_batch
+from tests.privacy._models import TinyCNN, TinyMLP, TinySeq, loss_fn_for, onehot_batch
 
 B = 6
 
@@ -58,6 +58,26 @@ def test_ghost_equals_vmap(model, shape, clip):
   np.testing.assert_allclose(ga["norms"], va["norms"], rtol=1e-4)
   np.testing.assert_allclose(ga["loss"], va["loss"], rtol=1e-6)
   chex.assert_trees_all_close(g, v, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["vmap", "ghost"])
+def test_a_non_finite_example_is_left_out_and_counted(mode):
+  model = TinyMLP()
+  loss_fn, params, (x, y) = _setup(model)
+  # Example 2 has a NaN input (NaN loss and gradient), example 4 an inf one but is
+  # padding (mask 0): neither may reach the sum, only the real one is counted.
+  bad_x = x.at[2, 0, 0, 0].set(jnp.nan).at[4, 1, 1, 0].set(jnp.inf)
+  mask = jnp.array([1, 1, 1, 1, 0, 1.0])
+  total, aux = jax.jit(lambda b: clipped_grad_sum(loss_fn, params, b, mask, l2_clip=0.05,
+                                                  mode=mode))((bad_x, y))
+  keep = np.array([0, 1, 3, 5])
+  expected, expected_aux = clipped_grad_sum(loss_fn, params, (x[keep], y[keep]), jnp.ones(4),
+                                            l2_clip=0.05, mode=mode)
+  chex.assert_tree_all_finite(total)
+  chex.assert_trees_all_close(total, expected, atol=1e-6)
+  assert int(aux["nonfinite"]) == 1 and int(expected_aux["nonfinite"]) == 0
+  assert not np.isfinite(aux["norms"][2]) and np.all(np.isfinite(aux["norms"][keep]))
+  assert float(optax.tree.norm(total)) <= 4 * 0.05 * (1 + 1e-5)  # the sensitivity bound
 
 
 def test_microbatches_equal_one_batch():

@@ -103,9 +103,9 @@ def test_hinge_closed_form_and_dual_exponents():
 @pytest.mark.parametrize("call, message", [
     (lambda w, x, y: linear.adversarial_logistic_loss(w, 0.0, x, y, 0.1, 0.5), "p must be >= 1"),
     (lambda w, x, y: linear.adversarial_logistic_loss(w, 0.0, x, y, 0.1, "l3"), "Unknown norm"),
-    (lambda w, x, y: linear.adversarial_logistic_loss(w, 0.0, x, y, -0.1, 2), "eps must be >= 0"),
+    (lambda w, x, y: linear.adversarial_logistic_loss(w, 0.0, x, y, -0.1, 2), "eps must be finite and >= 0"),
     (lambda w, x, y: linear.adversarial_hinge_loss(w, 0.0, x, (y + 1) / 2, 0.1, 2), r"-1 or \+1"),
-    (lambda w, x, y: linear.optimal_perturbation(w, y, -1.0, "linf"), "eps must be >= 0"),
+    (lambda w, x, y: linear.optimal_perturbation(w, y, -1.0, "linf"), "eps must be finite and >= 0"),
     (lambda w, x, y: linear.dual_exponent(float("nan")), "p must be >= 1"),
     (lambda w, x, y: linear.margin_loss("square"), "Unknown margin loss"),
 ])

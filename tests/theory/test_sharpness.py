@@ -84,9 +84,9 @@ def test_pgd_trained_mlp_is_sharper_than_standard():
 
 def test_bad_input_raises():
   x, y = sharpness.overlapping_gaussians(jax.random.key(0), n=10, dim=2)
-  with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+  with pytest.raises(ValueError, match="weight_decay must be finite and >= 0"):
     sharpness.objective(x, y, 0.1, "l2", -1.0)
-  with pytest.raises(ValueError, match="eps must be >= 0"):
+  with pytest.raises(ValueError, match="eps must be finite and >= 0"):
     sharpness.objective(x, y, -0.1, "l2")
   with pytest.raises(ValueError, match="p must be >= 1"):
     sharpness.objective(x, y, 0.1, 0.9)

@@ -1,5 +1,5 @@
 """Every registered defense trains one step from the binary's config path
-(experiments/configs/tiny.py + --config.defense.name=...), with BatchNorm so
+(experiments/configs/tiny.py:<name>), with BatchNorm so
 that the recorded-statistics path is exercised; AWP's hook and the Absum prox.
 
 Compiling a train step dominates the cost (~5 s each on CPU, whatever the
@@ -27,7 +27,7 @@ _FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
 
 def _config(name):
-  config = tiny.get_config()
+  config = tiny.get_config(name)
   config.dataset = "digits"
   config.model.features = (4,)
   config.model.hidden = 8
@@ -36,11 +36,13 @@ def _config(name):
   # update is linear in the gradient, so equal steps compare tightly.
   config.optimizer.name = "sgd"
   config.optimizer.schedule = "constant"
-  with config.unlocked():  # fast AT's fields live in fast_at_co.py, not tiny.py
+  defense = config.defense.get("base", config.defense)  # AWP's attack is its base's
+  if "attack" in defense:
+    defense.attack.steps = 1
+  if name == "fast_at":
     config.defense.co_checkpoints = 2
-  config.defense.name = name
-  config.defense.steps = 1
-  config.defense.bridges = 2
+  if name == "bat":
+    config.defense.bridges = 2
   return config
 
 

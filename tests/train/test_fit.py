@@ -10,7 +10,7 @@ import optax
 import pytest
 
 from experiments.configs import tiny
-from jaxrobust import data, defenses, models, train
+from jaxrobust import attacks, data, defenses, models, train
 
 
 def test_loss_falls_in_a_few_steps_on_mnist5k():
@@ -37,7 +37,7 @@ def test_batchnorm_statistics_are_trained_and_kept_in_the_state():
   tx = optax.sgd(0.1)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))
   before = state.model_state
-  step = jax.jit(train.make_train_step(model, defenses.PGDAT(eps=0.1, step_size=0.05, steps=2),
+  step = jax.jit(train.make_train_step(model, defenses.PGDAT(attacks.PGD(eps=0.1, step_size=0.05, steps=2)),
                                        tx))
   state, _ = step(state, (ds.images[:32], ds.labels[:32]), jax.random.key(0))
   moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), before, state.model_state)

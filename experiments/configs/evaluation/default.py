@@ -16,7 +16,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.progress = True
   c.eps = 0.1
   c.norm = "linf"
-  # Names from jaxrobust.eval.suite.NAMES, comma-separated; ensembles
+  # Names of jaxrobust.attacks.registry.ATTACKS (with a radius), comma-separated,
+  # each optionally followed by its steps (pgd20; see jaxrobust.eval.suite); ensembles
   # (autoattack, autoattack-plus, autoattack-rand) attack only the points
   # still robust, at the reference budgets below.
   c.attacks = "pgd20,autoattack"

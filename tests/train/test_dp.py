@@ -1,4 +1,4 @@
-"""experiments/dp_train.py: a killed run resumes exactly, accountant included."""
+"""jaxrobust.train.dp: a killed run resumes exactly, accountant included."""
 
 import json
 import os
@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from experiments import dp_train
 from experiments.configs import dp_mnist
+from jaxrobust.train.dp import fit_dp
 
 
 def _config():
@@ -27,16 +27,16 @@ def _records(workdir):
 
 
 def test_killed_run_resumes_exactly(tmp_path):
-  full = dp_train.train(_config(), str(tmp_path / "full"))
+  full = fit_dp(_config(), str(tmp_path / "full"))
   assert full["steps_done"] == full["steps"] == 2 * full["steps_per_epoch"]
   assert full["epsilon_rdp"] == pytest.approx(2.0, rel=0.01)
   assert full["epsilon_pld"] <= full["epsilon_rdp"]
 
   # Same run, killed after epoch 1's checkpoint (epoch 2's lost), then restarted.
   killed = str(tmp_path / "killed")
-  dp_train.train(_config(), killed)
+  fit_dp(_config(), killed)
   shutil.rmtree(os.path.join(killed, "checkpoints", "2"))
   os.remove(os.path.join(killed, "report.json"))
-  resumed = dp_train.train(_config(), killed)
+  resumed = fit_dp(_config(), killed)
   assert _records(killed) == _records(str(tmp_path / "full"))
   assert {k: v for k, v in resumed.items()} == full

@@ -1,0 +1,101 @@
+"""Names -> objects, with one field-checked constructor for attacks, defenses and models.
+
+Every config section and binary builds its objects through a `Registry`:
+`ATTACKS.make("pgd", eps=0.1, steps=20)` or `ATTACKS.from_config(section)` where
+the section is {"name": ..., **options}. A name or an option that does not exist
+is an error naming the valid choices; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable, Iterator, Mapping
+
+# Fields that flax modules declare but a user never sets.
+_MODULE_FIELDS = ("parent", "name")
+
+
+def _options_of(build: Callable, exclude: tuple[str, ...]) -> tuple[str, ...]:
+  """The keyword options `build` (a dataclass or a function) takes."""
+  if dataclasses.is_dataclass(build):
+    names = [f.name for f in dataclasses.fields(build) if f.init]
+  else:
+    names = [p.name for p in inspect.signature(build).parameters.values()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+  return tuple(n for n in names if n not in _MODULE_FIELDS + exclude)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """build(**preset, **options) makes the object; `options` are what a user may set."""
+  build: Callable[..., Any]
+  preset: Mapping[str, Any]
+  options: tuple[str, ...]
+
+
+class Registry:
+  """Names of one kind of object ("attack", "defense", "model") -> constructors.
+
+  exclude: options the caller supplies itself (e.g. a model's num_classes from
+  the dataset), which are neither listed nor accepted from users.
+  """
+
+  def __init__(self, kind: str, exclude: tuple[str, ...] = ()):
+    self.kind = kind
+    self.exclude = exclude
+    self._entries: dict[str, Entry] = {}
+
+  def register(self, name: str, build: Callable[..., Any], **preset: Any) -> None:
+    """Adds `name`: build(**preset, **options). Preset options are fixed by the name."""
+    if name in self._entries:
+      raise ValueError(f"{self.kind} {name!r} is registered twice.")
+    options = tuple(o for o in _options_of(build, self.exclude) if o not in preset)
+    self._entries[name] = Entry(build, dict(preset), options)
+
+  def __contains__(self, name: str) -> bool:
+    return name in self._entries
+
+  def __iter__(self) -> Iterator[str]:
+    return iter(self._entries)
+
+  def names(self) -> tuple[str, ...]:
+    return tuple(self._entries)
+
+  def entry(self, name: str) -> Entry:
+    if name not in self._entries:
+      raise ValueError(f"Unknown {self.kind} {name!r}; valid choices: {self.names()}.")
+    return self._entries[name]
+
+  def options(self, name: str) -> tuple[str, ...]:
+    """The options `name` accepts."""
+    return self.entry(name).options
+
+  def make(self, name: str, /, **options: Any) -> Any:
+    """Builds `name` with `options`; an option it does not have is an error."""
+    entry = self.entry(name)
+    unknown = sorted(set(options) - set(entry.options) - set(self.exclude))
+    if unknown:
+      raise ValueError(f"Unknown option(s) {unknown} for {self.kind} {name!r}; "
+                       f"valid options: {entry.options}.")
+    return entry.build(**entry.preset, **options)
+
+  def from_config(self, section: Mapping[str, Any], **supplied: Any) -> Any:
+    """Builds section["name"] from the section's other fields (plus `supplied`)."""
+    options = dict(section)
+    if "name" not in options:
+      raise ValueError(f"the {self.kind} config names no {self.kind}: add name=..., "
+                       f"one of {self.names()}.")
+    name = options.pop("name")
+    return self.make(name, **_plain(options), **supplied)
+
+
+def _plain(options: Mapping[str, Any]) -> dict[str, Any]:
+  """Nested config sections (ml_collections.ConfigDict) as plain dicts; lists as tuples
+  (static dataclass fields must hash)."""
+  out = {}
+  for k, v in options.items():
+    if hasattr(v, "to_dict"):
+      v = v.to_dict()
+    out[k] = tuple(v) if isinstance(v, list) else v
+  return out
