@@ -18,7 +18,6 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
-from jaxrobust import train
 
 
 def define_flags() -> None:
@@ -40,10 +39,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  try:
+  with pipeline.one_line_errors("experiments.evaluate"):
     pipeline.evaluate_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.output_dir, FLAGS.epoch)
-  except (train.CheckpointDamagedError, train.CheckpointMismatchError) as e:
-    raise SystemExit(f"experiments.evaluate: {e}") from e  # one line, exit status 1
 
 
 if __name__ == "__main__":

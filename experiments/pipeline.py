@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import ml_collections
@@ -13,6 +14,23 @@ from jaxrobust import data, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
 
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
+
+# What a user can fix: bad config values or names, a diverged run, a damaged or
+# mismatched checkpoint. Anything else keeps its traceback (it is a bug).
+USER_ERRORS = (ValueError, TypeError, train.TrainingDivergedError,
+               train.CheckpointDamagedError, train.CheckpointMismatchError)
+
+
+@contextlib.contextmanager
+def one_line_errors(binary: str) -> Iterator[None]:
+  """Ends a binary on a user's error with one line naming it (exit status 1);
+  JAXROBUST_TRACEBACK=1 keeps the traceback."""
+  try:
+    yield
+  except USER_ERRORS as e:
+    if os.environ.get("JAXROBUST_TRACEBACK"):
+      raise
+    raise SystemExit(f"{binary}: {e}") from e
 
 
 def eval_attacks(config: ml_collections.ConfigDict) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
-from jaxrobust import train
 
 
 def define_flags() -> None:
@@ -34,10 +33,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  try:
+  with pipeline.one_line_errors("experiments.train"):
     pipeline.train_and_report(FLAGS.config, FLAGS.workdir)
-  except (train.TrainingDivergedError, train.CheckpointMismatchError) as e:
-    raise SystemExit(f"experiments.train: {e}") from e  # one line, exit status 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Attacks: pure functions `attack(logits_fn, x, y, *, key) -> x_adv` on one shared core."""
 
+# The shared core's public part, for defenses and evaluation (DESIGN.md: not `_core`).
+from jaxrobust.attacks._core import NORMS, LogitsFn, ascent_direction, input_gradient
 from jaxrobust.attacks._core import norm as perturbation_norm
+from jaxrobust.attacks._core import random_start, to_ball_and_box
 from jaxrobust.attacks.apgd import APGD, APGDT
 from jaxrobust.attacks.autoattack import AutoAttack
 from jaxrobust.attacks.bim import BIM

@@ -96,6 +96,11 @@ class Attack:
       key: PRNG key; required when the attack draws random numbers
         (`key_reason()`), unused otherwise.
     """
+    self.check_call(x, y, key)
+    return self.run(logits_fn, x, y, key)
+
+  def check_call(self, x: jax.Array, y: jax.Array, key: jax.Array | None) -> None:
+    """The checks of `__call__` (also for an attack's other entry points)."""
     self.validate()
     _core.check_batch(x, y)
     name = type(self).__name__
@@ -105,7 +110,6 @@ class Attack:
     reason = self.key_reason()
     if reason is not None and key is None:
       raise ValueError(f"{name} is randomized ({reason}) and needs a PRNG `key`.")
-    return self.run(logits_fn, x, y, key)
 
   def run(self, logits_fn, x: jax.Array, y: jax.Array, key: jax.Array | None) -> jax.Array:
     """The algorithm, on inputs the contract has checked."""

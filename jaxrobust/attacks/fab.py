@@ -112,8 +112,8 @@ class FAB(Attack):
       `norm`; 0 where x is already misclassified (x_min = x), +inf where no run
       found an adversarial point (x_min = x).
     """
-    # `Attack.__call__` with another algorithm: its checks, then the search.
-    return MinimalFAB(self)(logits_fn, x, y, key=key)
+    self.check_call(x, y, key)
+    return self._search(logits_fn, x, y, key, stop_at=-jnp.inf)
 
   def _targets(self, logits: jax.Array) -> jax.Array | None:
     """Target classes [runs, batch] (FAB-T), or None for the untargeted attack."""
@@ -240,20 +240,3 @@ class FABT(FAB):
                        f"{self.n_target_classes}.")
     ranked = jax.lax.top_k(logits, self.n_target_classes + 1)[1]  # [batch, n + 1]
     return ranked[:, 1:].T
-
-
-@struct.dataclass
-class MinimalFAB(Attack):
-  """`FAB.minimal` as an attack, so that it runs through the contract's checks."""
-  NONNEGATIVE = ()
-
-  fab: FAB
-
-  def check_numeric(self):
-    self.fab.validate()
-
-  def key_reason(self):
-    return self.fab.key_reason()
-
-  def run(self, logits_fn, x, y, key):
-    return self.fab._search(logits_fn, x, y, key, stop_at=-jnp.inf)

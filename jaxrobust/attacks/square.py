@@ -189,19 +189,21 @@ class Square(Attack):
     if not (isinstance(self.p_init, (float, int)) and 0 < self.p_init <= 1):
       raise ValueError(f"p_init must be a number in (0, 1], got {self.p_init!r}.")
 
-  def __call__(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
-               key: jax.Array | None = None) -> jax.Array:
-    """x_adv [batch, h, w, c] (`Attack.__call__`); `run` also counts the queries."""
-    return super().__call__(logits_fn, x, y, key=key)[0]
+  def run(self, logits_fn, x, y, key):
+    return self._search(logits_fn, x, y, key)[0]
 
-  def run(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array,
-          key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Returns (x_adv [batch, h, w, c], queries [batch] int32), unchecked.
+  def with_queries(self, logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
+                   key: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """Returns (x_adv [batch, h, w, c], queries [batch] int32), checked as `__call__`.
 
     x_adv is the point of lowest margin found (x itself where the clean input
     is already misclassified: no query is spent on it); queries counts the
     model evaluations spent on each example over all restarts.
     """
+    self.check_call(x, y, key)
+    return self._search(logits_fn, x, y, key)
+
+  def _search(self, logits_fn, x, y, key) -> tuple[jax.Array, jax.Array]:
     if self.norm == "l2" and min(x.shape[1:3]) < 5:
       raise ValueError(f"Square L2 needs images of at least 5 x 5 pixels, got {x.shape[1:3]}.")
     margin_clean = self.margin(logits_fn(x), y)

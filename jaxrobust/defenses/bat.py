@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust import _checks
 from jaxrobust.attacks.tpgd import TPGD
 from jaxrobust.defenses._base import AdversarialDefense, accuracy
 from jaxrobust.losses import cross_entropy, kl_divergence
@@ -42,7 +42,7 @@ class BAT(AdversarialDefense):
   NONNEGATIVE = ("beta",)
 
   def __post_init__(self):
-    _core.check_at_least("bridges", self.bridges, 1)
+    _checks.check_int_at_least("bridges", self.bridges, 1)
     super().__post_init__()
 
   def loss_at(self, train_logits_fn, x, x_adv, y):

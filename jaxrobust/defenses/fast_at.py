@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust import _checks, attacks
 from jaxrobust.defenses._base import accuracy
 from jaxrobust.losses import cross_entropy
 
@@ -29,15 +29,15 @@ def fgsm_point(logits_fn, x, y, eps, step_ratio, random_start, key):
 def fgsm_point_and_start_logits(logits_fn, x, y, eps, step_ratio, random_start, key):
   """fgsm_point, and the logits [batch, classes] at its starting point (the
   forward pass the gradient needs anyway)."""
-  start = _core.random_start(key, x, eps, "linf") if random_start else x
+  start = attacks.random_start(key, x, eps, "linf") if random_start else x
 
   def loss(z):
     logits = logits_fn(z)
     return jnp.sum(cross_entropy(logits, y)), logits
 
   grad, start_logits = jax.grad(loss, has_aux=True)(start)
-  x_adv = start + step_ratio * eps * _core.ascent_direction(grad, "linf")
-  return _core.to_ball_and_box(x, x_adv, eps, "linf"), start_logits
+  x_adv = start + step_ratio * eps * attacks.ascent_direction(grad, "linf")
+  return attacks.to_ball_and_box(x, x_adv, eps, "linf"), start_logits
 
 
 def smallest_misclassified(logits_fn, x, x_adv, y, checkpoints: int, start_wrong=None):
@@ -92,9 +92,9 @@ class FastAT:
   co_checkpoints: int = struct.field(pytree_node=False, default=0)
 
   def __post_init__(self):
-    _core.check_at_least("co_checkpoints", self.co_checkpoints, 0)
-    _core.check_nonnegative("eps", self.eps)
-    _core.check_nonnegative("step_ratio", self.step_ratio)
+    _checks.check_int_at_least("co_checkpoints", self.co_checkpoints, 0)
+    _checks.check_number("eps", self.eps, low=0)
+    _checks.check_number("step_ratio", self.step_ratio, low=0)
 
   def adversarial_inputs(self, eval_logits_fn, x, y, *, key):
     x_adv, start_logits = fgsm_point_and_start_logits(

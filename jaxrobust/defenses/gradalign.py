@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrobust.attacks import _core
+from jaxrobust import _checks, attacks
 from jaxrobust.defenses._base import accuracy
 from jaxrobust.defenses.fast_at import fgsm_point
 from jaxrobust.losses import cross_entropy
@@ -24,7 +24,7 @@ def gradient_misalignment(logits_fn, x, y, key, eps):
   """
   grad = lambda z: jax.grad(lambda u: jnp.sum(cross_entropy(logits_fn(u), y)))(z)
   g1 = grad(x).reshape(x.shape[0], -1)
-  g2 = grad(_core.random_start(key, x, eps, "linf")).reshape(x.shape[0], -1)
+  g2 = grad(attacks.random_start(key, x, eps, "linf")).reshape(x.shape[0], -1)
   # The small constant keeps the cosine defined where a gradient vanishes.
   norms = jnp.linalg.norm(g1, axis=-1) * jnp.linalg.norm(g2, axis=-1) + 1e-12
   return 1.0 - jnp.sum(g1 * g2, axis=-1) / norms
@@ -52,8 +52,8 @@ class GradAlign:
   random_start: bool = struct.field(pytree_node=False, default=False)
 
   def __post_init__(self):
-    _core.check_nonnegative("eps", self.eps)
-    _core.check_nonnegative("lam", self.lam)
+    _checks.check_number("eps", self.eps, low=0)
+    _checks.check_number("lam", self.lam, low=0)
 
   def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
     start_key, eta_key = jax.random.split(key)

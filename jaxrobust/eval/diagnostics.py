@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrobust.attacks import _core
+from jaxrobust import _checks, attacks
 from jaxrobust.attacks.pgd import madry_pgd
 from jaxrobust.losses import cw_margin
 
@@ -63,7 +63,7 @@ def prediction_randomness(logits_fn: Callable[[jax.Array, jax.Array], jax.Array]
   return jnp.mean(jnp.any(preds != preds[:1], axis=0))
 
 
-def zero_gradient_fraction(logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array,
+def zero_gradient_fraction(logits_fn: attacks.LogitsFn, x: jax.Array, y: jax.Array,
                            tol: float = 1e-12) -> jax.Array:
   """Fraction of examples whose input gradient of the margin is ~0 or non-finite.
 
@@ -72,19 +72,19 @@ def zero_gradient_fraction(logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array
   network, so a zero here means the gradient itself is masked (e.g. a
   quantising or non-differentiable input transform).
   """
-  grad = _core.input_gradient(logits_fn, cw_margin, x, y)
-  norms = _core.norm(grad, "l2")
+  grad = attacks.input_gradient(logits_fn, cw_margin, x, y)
+  norms = attacks.perturbation_norm(grad, "l2")
   return jnp.mean((norms <= tol) | ~jnp.isfinite(norms))
 
 
 def huge_eps(norm: str, input_shape: Sequence[int]) -> float:
   """A radius whose ball covers the whole [0, 1] box around any point."""
-  _core.check_choice("norm", norm, _core.NORMS)
+  _checks.check_choice("norm", norm, attacks.NORMS)
   d = math.prod(input_shape)
   return {"linf": 1.0, "l2": math.sqrt(d), "l1": float(d)}[norm]
 
 
-def huge_eps_accuracy(logits_fn: _core.LogitsFn, x: jax.Array, y: jax.Array, *,
+def huge_eps_accuracy(logits_fn: attacks.LogitsFn, x: jax.Array, y: jax.Array, *,
                       key: jax.Array, norm: str = "linf", steps: int = 50) -> jax.Array:
   """Accuracy under PGD at `huge_eps(norm)`: ~0 for any model whose gradients work.
 

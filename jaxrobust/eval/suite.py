@@ -17,7 +17,8 @@ import dataclasses
 import re
 from typing import Any, Sequence
 
-from jaxrobust.attacks import _core
+from jaxrobust import _checks
+from jaxrobust.attacks import NORMS
 from jaxrobust.attacks.autoattack import AutoAttack
 from jaxrobust.attacks.registry import ATTACKS
 
@@ -81,7 +82,7 @@ def build_suite(names: Sequence[str], *, eps: float, norm: str = "linf",
   steps / n_queries: iterations of APGD/FAB and Square's queries (the
   AutoAttack reference: 100 and 5,000).
   """
-  _core.check_choice("norm", norm, _core.NORMS)
+  _checks.check_choice("norm", norm, NORMS)
   if not names:
     raise ValueError(f"the suite names no attack; valid names: {_valid_names()}.")
   if len(set(names)) != len(names):

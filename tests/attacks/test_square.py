@@ -102,7 +102,7 @@ def attack_norm(delta, norm):
 def test_linf_perturbation_lies_on_the_vertices_of_the_ball(mnist_model):
   logits_fn, x, y, _ = mnist_model
   x, y = x[:32], y[:32]
-  x_adv, queries = jax.jit(lambda x, y: Square(eps=0.1, n_queries=50).run(
+  x_adv, queries = jax.jit(lambda x, y: Square(eps=0.1, n_queries=50).with_queries(
       logits_fn, x, y, key=jax.random.key(1)))(x, y)
   attacked = np.asarray(queries) > 0
   assert attacked.sum() >= 28
@@ -122,7 +122,8 @@ def test_queries_are_counted_per_example_and_the_loop_stops_when_all_are_fooled(
   y = logits_fn(x).argmax(-1)
   y = y.at[:2].set((y[:2] + 1) % 10)                 # two examples already misclassified
   attack = Square(eps=0.3, n_queries=400, n_restarts=2)
-  x_adv, queries = jax.jit(lambda x, y: attack.run(logits_fn, x, y, key=jax.random.key(2)))(x, y)
+  x_adv, queries = jax.jit(
+      lambda x, y: attack.with_queries(logits_fn, x, y, key=jax.random.key(2)))(x, y)
   queries = np.asarray(queries)
   fooled = np.asarray(logits_fn(x_adv).argmax(-1) != y)
   assert fooled.all()                          # a linear model at eps 0.3 is easy
@@ -131,7 +132,7 @@ def test_queries_are_counted_per_example_and_the_loop_stops_when_all_are_fooled(
   assert np.all((queries[2:] >= 1) & (queries[2:] < 400))
 
   robust = Square(eps=0.0, n_queries=30, n_restarts=2)
-  _, q = robust.run(logits_fn, x, logits_fn(x).argmax(-1), key=jax.random.key(2))
+  _, q = robust.with_queries(logits_fn, x, logits_fn(x).argmax(-1), key=jax.random.key(2))
   np.testing.assert_array_equal(q, 2 * 30)     # full budget on every restart when nothing breaks
 
 

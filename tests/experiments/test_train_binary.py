@@ -90,6 +90,7 @@ def test_bad_flags_fail_with_the_valid_choices(tmp_path):
   result = _run(tmp_path / "bad", "--config.model.name=vgg", check=False)
   assert result.returncode != 0
   assert "Unknown model 'vgg'" in result.stderr and "small_cnn" in result.stderr
+  assert "Traceback" not in result.stderr  # one line, not a stack
   result = _run(tmp_path / "bad2", "--config.defense.attack.eps=-0.5", check=False)
   assert result.returncode != 0 and "eps must be" in result.stderr
   # A TRADES section switched to pgd_at keeps beta, an option pgd_at lacks:

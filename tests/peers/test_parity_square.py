@@ -69,7 +69,7 @@ def test_square_linf_robust_accuracy_matches_torchattacks(robust_peer_setup):
   _, _, logits_fn, torch_model, x, y = robust_peer_setup
   attack = Square(eps=EPS, n_queries=N_QUERIES, p_init=P_INIT, redraw_noops=False)
   start = time.perf_counter()
-  x_adv, queries = jax.jit(lambda x, y, key: attack.run(logits_fn, x, y, key=key))(
+  x_adv, queries = jax.jit(lambda x, y, key: attack.with_queries(logits_fn, x, y, key=key))(
       x, y, jax.random.key(0))
   x_adv.block_until_ready()
   ours_s = time.perf_counter() - start
