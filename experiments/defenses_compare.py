@@ -45,11 +45,8 @@ def parse_entry(entry: str) -> tuple[str, str]:
   return defense, head
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  base = FLAGS.config
+def _train_all(base, workdir: str) -> dict[str, dict]:
+  """Trains and reports every entry of base.compare; returns name -> table row."""
   entries = [parse_entry(name) for name in base.compare]  # a typo fails before any run
   rows = {}
   for name, (defense, head) in zip(base.compare, entries):
@@ -58,10 +55,20 @@ def main(argv):
       config.defense = defense_section(defense, config.budget)
       if head:
         config.model.head = head
-    report = pipeline.train_and_report(config, os.path.join(FLAGS.workdir, name))
+    report = pipeline.train_and_report(config, os.path.join(workdir, name))
     rows[name] = {"clean": report["clean_accuracy"], **report["robust_accuracy"],
                   "train_time_s": report["train_time_s"],
                   "co_epoch": report["catastrophic_overfitting_epoch"]}
+  return rows
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)
+  with pipeline.one_line_errors("experiments.defenses_compare"):
+    rows = _train_all(FLAGS.config, FLAGS.workdir)
+  base = FLAGS.config
   jr_eval.write_json(os.path.join(FLAGS.workdir, "compare.json"), rows)
   columns = [k for k in next(iter(rows.values())) if k not in ("train_time_s", "co_epoch")]
   print(f"\n{base.dataset}, eps={base.eval.eps}, {base.epochs} epochs")

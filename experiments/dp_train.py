@@ -27,6 +27,7 @@ import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import pipeline
 from jaxrobust.train.dp import METHODS, fit_dp, summarize
 
 
@@ -73,12 +74,13 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
-  if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
-    sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(METHODS),
-          FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
-  else:
-    print(json.dumps({k: v for k, v in fit_dp(FLAGS.config, FLAGS.workdir).items()
-                      if k != "config"}, indent=2))
+  with pipeline.one_line_errors("experiments.dp_train"):
+    if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
+      sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(METHODS),
+            FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
+    else:
+      print(json.dumps({k: v for k, v in fit_dp(FLAGS.config, FLAGS.workdir).items()
+                        if k != "config"}, indent=2))
 
 
 if __name__ == "__main__":
