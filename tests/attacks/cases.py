@@ -27,6 +27,8 @@ class Case:
     passes the deterministic model as `lambda x, key: logits_fn(x)`.
   min_drop: accuracy drop (absolute) the attack must cause on the trained model.
   bad_fields: ((field, bad value), ...) that must raise a ValueError naming the field.
+  slow: run in the slow tier only (`scripts/test --slow`): a costly variant whose
+    family is covered in the default tier by a sibling case.
   """
   attack: Any
   norm: Optional[str] = "linf"
@@ -35,3 +37,4 @@ class Case:
   randomized_model: bool = False
   min_drop: float = 0.3
   bad_fields: tuple = ()
+  slow: bool = False

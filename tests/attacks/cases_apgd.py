@@ -2,6 +2,10 @@
 in Linf, L2 and L1 (l1-APGD, with and without the larger radii first), and
 with EOT on a randomized model (the suite passes `lambda x, key: logits_fn(x)`).
 
+The two L1 variants (the larger radii first, APGD-T in L1) are slow-tier cases:
+apgd_ce_l1 covers the L1 machinery in the default tier, and tests/attacks/test_apgd.py
+tests the largereps schedule and a largereps run, and APGD-T, directly.
+
 Both take `y` as the true label (APGD-T picks its targets itself), so neither
 has a `targeted=True` mode. Budgets are small; min_drop set from measurements.
 """
@@ -25,9 +29,9 @@ CASES = {
                        bad_fields=_BAD + (("eot_iter", 0),), min_drop=MIN_DROP_L1),
     "apgd_ce_l1_largereps": Case(APGD(eps=EPS["l1"], steps=5, norm="l1", use_largereps=True),
                                  "l1", targeted=False, min_drop=MIN_DROP_L1,
-                                 bad_fields=(("use_largereps", "yes"),)),
+                                 bad_fields=(("use_largereps", "yes"),), slow=True),
     "apgdt_l1": Case(APGDT(eps=EPS["l1"], steps=10, norm="l1", n_target_classes=1), "l1",
-                     targeted=False, min_drop=MIN_DROP_L1),
+                     targeted=False, min_drop=MIN_DROP_L1, slow=True),
     "apgd_ce_linf_eot": Case(APGD(eps=EPS["linf"], steps=10, eot_iter=2), targeted=False,
                              randomized_model=True, bad_fields=(("eot_iter", 0),)),
 }

@@ -100,7 +100,8 @@ def _model(case, logits_fn):
   return (lambda x, key: logits_fn(x)) if case.randomized_model else logits_fn
 
 
-@pytest.fixture(params=sorted(CASES))
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.slow) if CASES[name].slow else name
+                        for name in sorted(CASES)])
 def case(request):
   return CASES[request.param]
 
