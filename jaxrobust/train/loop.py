@@ -81,16 +81,14 @@ def clean_accuracy(model, test: data.Dataset, batch_size: int,
                                  key=key)["clean"]
 
 
-def _defense_eps(section) -> float:
-  """A defense section's eps: its own, its attack's, or (AWP) its base objective's; 0 if none."""
-  if not section:
-    return 0.0
-  return (section.get("eps") or _defense_eps(section.get("attack"))
-          or _defense_eps(section.get("base")) or 0.0)
+def _defense_eps(defense) -> float:
+  """The radius a built defense trains at: its own eps (FastAT, GradAlign) or its
+  attack's (AWP's is its base's); 0 without one (standard training)."""
+  return getattr(defense, "eps", None) or getattr(getattr(defense, "attack", None), "eps", 0.0)
 
 
 def build_monitor(config: ml_collections.ConfigDict, model, test: data.Dataset,
-                  key: jax.Array) -> COMonitor | None:
+                  key: jax.Array, defense) -> COMonitor | None:
   """config.monitor's CO monitor on the first `batch_size` test images (None if off).
 
   The held-out batch is a fixed slice of the test split (never trained on), and
@@ -103,7 +101,7 @@ def build_monitor(config: ml_collections.ConfigDict, model, test: data.Dataset,
   if not isinstance(n, int) or not 1 <= n <= len(test.labels):
     raise ValueError(f"config.monitor.batch_size must be an integer in [1, "
                      f"{len(test.labels)}], got {n!r}.")
-  eps = m.get("eps", 0.0) or _defense_eps(config.defense)
+  eps = m.get("eps", 0.0) or _defense_eps(defense)
   if not eps > 0:
     raise ValueError(f"config.monitor.eps must be > 0 (or 0 with a defense eps > 0), "
                      f"got {m.get('eps')!r}.")
@@ -171,7 +169,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   # The key of global step s is fold_in(step_key, s), derived inside the one jitted step.
   keyed_step = jax.jit(lambda state, batch, step: train_step(
       state, batch, jax.random.fold_in(step_key, step)), donate_argnums=0)
-  monitor = build_monitor(config, model, test_ds, jax.random.fold_in(key, _MONITOR))
+  monitor = build_monitor(config, model, test_ds, jax.random.fold_in(key, _MONITOR), defense)
   co_rule = ((config.monitor.get("drop", 0.2), config.monitor.get("gap", 0.5))
              if monitor else None)
   accuracy = clean_accuracy(model, test_ds, config.eval_batch_size,

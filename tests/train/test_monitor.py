@@ -3,7 +3,7 @@
 import pytest
 
 from experiments.configs import tiny
-from jaxrobust import data, train
+from jaxrobust import data, defenses, train
 from jaxrobust.train import loop
 from jaxrobust.train.monitor import FGSM_KEY, PGD_KEY, detect_collapse
 
@@ -41,7 +41,8 @@ def test_bad_monitor_config_fails_clearly(field, value, match):
   test = data.load("mnist5k", "test")
   model = train.build_model(config, test.info)
   with pytest.raises(ValueError, match=match):
-    loop.build_monitor(config, model, test, key=None)
+    loop.build_monitor(config, model, test, key=None,
+                       defense=defenses.from_config(config.defense.to_dict()))
 
 
 def test_negative_absum_weight_fails_clearly():
