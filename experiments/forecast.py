@@ -3,6 +3,8 @@
 The model and its training are `jaxrobust.train.forecast` (an MLP on sliding
 windows; the table reports test RMSE in the series' units from the clean
 weights, PSATT's perturbed iterate for comparison, and wall time per epoch).
+PSATT perturbs along its previous update, w_{t-1} - w_t (the authors' rule,
+`jaxrobust.optim.psatt`); on Adam this is not the previous gradient.
 
   python -m experiments.forecast --workdir=runs/forecast [--epochs=60] [--seeds=3]
 
@@ -57,9 +59,10 @@ def main(argv):
   table = markdown(rows)
   print(table)
   with open(os.path.join(FLAGS.workdir, "forecast.md"), "w") as f:
-    f.write(f"MLP 64-64, Adam lr={FLAGS.learning_rate}, rho={FLAGS.rho}, PSATT period="
-            f"{FLAGS.period}, {FLAGS.epochs} epochs, batch {FLAGS.batch_size}; test = last 20% "
-            "of each series (RMSE in the series' units; naive = repeat the last value).\n\n")
+    f.write(f"MLP 64-64, Adam lr={FLAGS.learning_rate}, rho={FLAGS.rho}, PSATT along the "
+            f"previous update, period {FLAGS.period}, {FLAGS.epochs} epochs, batch "
+            f"{FLAGS.batch_size}; test = last 20% of each series (RMSE in the series' units; "
+            "naive = repeat the last value).\n\n")
     f.write(table + "\n")
   with open(os.path.join(FLAGS.workdir, "forecast.json"), "w") as f:
     json.dump({"rows": rows, "runs": runs}, f, indent=2)

@@ -69,6 +69,10 @@ def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[st
       "defense": config.defense.to_dict(), "eval": config.eval.to_dict(),
       "epochs": config.epochs, "seed": config.seed,
       "final_train_loss": last["train_loss"],
+      # PGD accuracy on the fixed train / test subsets after the last epoch
+      # (config.robust_gap; absent when it is off).
+      **{f"final_{k}": last[k] for k in ("robust_train_accuracy", "robust_test_accuracy",
+                                          "robust_gap") if k in last},
       "train_time_s": sum(r["train_time_s"] for r in result.history),
       "devices": [str(d) for d in jax.devices()],
   })

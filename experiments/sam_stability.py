@@ -1,11 +1,16 @@
 r"""Stability of SAM near saddle points: GD, SGD and SAM on x^2 - y^2 and Beale.
 
-The problems, trajectories and escape detection are `jaxrobust.optim.stability`
-(Kim et al.'s threshold rho > -1/lambda_min, where a saddle attracts SAM).
-Writes <workdir>/sam_stability.png (trajectories), sam_stability.md (the
-escape-time table) and sam_stability.json.
+The problems, trajectories and escape detection are `jaxrobust.optim.stability`.
+Kim et al.'s threshold: a saddle attracts (unnormalised) SAM only when rho
+exceeds -1/lambda for every negative Hessian eigenvalue lambda, i.e. rho >
+-1/lambda for the negative eigenvalue closest to 0. Writes
+<workdir>/sam_stability.png (trajectories), sam_stability.md (the escape-time
+table) and sam_stability.json. The settings are a config
+(experiments/configs/sam_stability.py; `:authors` is the authors' demonstration).
 
   python -m experiments.sam_stability --workdir=runs/sam_stability
+  python -m experiments.sam_stability --config=experiments/configs/sam_stability.py:authors \
+      --workdir=runs/sam_stability_authors
 
 References: Kim, Park, Choi, Lee, "Stability Analysis of Sharpness-Aware
 Minimization", arXiv:2301.06308; Foret et al., ICLR 2021.
@@ -16,56 +21,62 @@ from __future__ import annotations
 import json
 import os
 
+import contextlib
+
 from absl import app, flags
 import jax
 import jax.numpy as jnp
+from ml_collections import config_flags
 import numpy as np
 
-from jaxrobust.optim.stability import PROBLEMS, run
+from jaxrobust.optim import stability
 
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
   flags.DEFINE_string("workdir", "runs/sam_stability", "Output directory.")
-  flags.DEFINE_integer("seeds", 5, "Seeds for the stochastic (SGD) runs.")
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", "sam_stability.py"),
+      "Configuration (ml_collections file).", lock_config=True)
 
 
 FLAGS = flags.FLAGS
 
 
-def plot(all_paths: dict, path: str) -> None:
+def plot(all_paths: dict, problems, limits, path: str) -> None:
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, axes = plt.subplots(1, 3, figsize=(19, 5.5))
+  names = list(all_paths)
+  fig, axes = plt.subplots(2, len(names), figsize=(7 * len(names), 11), squeeze=False)
   # Distance to the saddle over time: escape (growth) vs attraction (decay).
-  ax = axes[1]
-  for label, ws in all_paths["saddle"].items():
-    ax.semilogy(np.maximum(np.linalg.norm(ws, axis=1), 1e-30), lw=1.2, label=label)
-  ax.set_ylim(1e-12, 1e3)
-  ax.axhline(1.0, color="k", lw=0.5, ls="--")
-  ax.set_xlabel("step")
-  ax.set_title("x^2 - y^2: distance to the saddle (escape: |y| > 1)")
-  ax.legend(fontsize=7, loc="best")
-  for ax, (name, paths) in zip(axes[[0, 2]], all_paths.items()):
-    spec = PROBLEMS[name]
-    if name == "saddle":
-      lim_x, lim_y = (-0.6, 0.6), (-1.2, 1.2)
-    else:
-      lim_x, lim_y = (-0.5, 3.5), (-0.5, 1.6)
+  for ax, name in zip(axes[1], names):
+    saddle = np.asarray(stability.LOSSES[problems[name]["loss"]]["saddle"])
+    for label, ws in all_paths[name].items():
+      ax.semilogy(np.maximum(np.linalg.norm(ws - saddle, axis=1), 1e-30), lw=1.2, label=label)
+    ax.set_ylim(1e-12, 1e3)
+    ax.axhline(1.0, color="k", lw=0.5, ls="--")
+    ax.set_xlabel("step")
+    ax.set_title(f"{name}: distance to the saddle {tuple(saddle)}")
+    ax.legend(fontsize=7, loc="best")
+  for ax, name in zip(axes[0], names):
+    spec, problem = problems[name], stability.LOSSES[problems[name]["loss"]]
+    lim_x, lim_y = limits[name]
     gx, gy = np.meshgrid(np.linspace(*lim_x, 200), np.linspace(*lim_y, 200))
-    z = np.asarray(jax.vmap(spec["loss"])(jnp.stack([gx.ravel(), gy.ravel()], 1)))
+    z = np.asarray(jax.vmap(problem["loss"])(jnp.stack([gx.ravel(), gy.ravel()], 1)))
     z = z.reshape(gx.shape)
-    ax.contour(gx, gy, np.log1p(z - z.min()) if name == "beale" else z, levels=30,
-               cmap="Greys", linewidths=0.5)
-    for label, ws in paths.items():
+    ax.contour(gx, gy, np.log1p(z - z.min()) if problem["minimum"] is not None else z,
+               levels=30, cmap="Greys", linewidths=0.5)
+    for label, ws in all_paths[name].items():
       ws = np.clip(ws, [lim_x[0], lim_y[0]], [lim_x[1], lim_y[1]])
       ax.plot(ws[:, 0], ws[:, 1], lw=1.2, label=label)
-    ax.plot(*spec["saddle"], "kx", ms=10, mew=2)
+    ax.plot(*problem["saddle"], "kx", ms=10, mew=2)
+    if problem["minimum"] is not None:
+      ax.plot(*problem["minimum"], "k*", ms=10)
     ax.plot(*spec["w0"], "ko", ms=5)
     ax.set_xlim(lim_x)
     ax.set_ylim(lim_y)
-    ax.set_title(f"{name}: lr={spec['lr']}, start {spec['w0']} (x = saddle)")
+    ax.set_title(f"{name}: lr={spec['lr']:g}, start {tuple(spec['w0'])} (x = saddle)")
     ax.legend(fontsize=7, loc="best")
   fig.tight_layout()
   fig.savefig(path, dpi=120)
@@ -73,32 +84,45 @@ def plot(all_paths: dict, path: str) -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-  cols = ["problem", "optimizer", "rho", "lr", "escaped", "median_escape_step",
-          "final_x", "final_y", "final_loss", "final_distance_to_saddle"]
+  cols = ["problem", "optimizer", "rho", "lr", "steps", "escaped", "median_escape_step",
+          "final_x", "final_y", "final_loss", "final_distance_to_saddle",
+          "final_distance_to_minimum"]
   lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
   for r in rows:
     cells = []
     for c in cols:
       v = r[c]
-      cells.append("never" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))
+      if v is None:
+        v = "-" if c == "final_distance_to_minimum" else "never"
+      cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
-def main(argv):
-  del argv
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  rows, all_paths = run(FLAGS.seeds)
+def run(config, workdir: str) -> list[dict]:
+  """Runs every problem of the config; writes the table, JSON and figure; returns the rows."""
+  os.makedirs(workdir, exist_ok=True)
+  problems = {name: section.to_dict() for name, section in config.problems.items()}
+  with jax.enable_x64(True) if config.float64 else contextlib.nullcontext():
+    rows, all_paths = stability.run(config.seeds, problems)
   table = markdown_table(rows)
   print(table)
-  with open(os.path.join(FLAGS.workdir, "sam_stability.md"), "w") as f:
-    f.write("Escape: |y| > 1 on x^2 - y^2; distance > 1 from the saddle (0, 1) on Beale. "
-            "'never' = not within the step budget (or not in every seeded run).\n\n")
+  with open(os.path.join(workdir, "sam_stability.md"), "w") as f:
+    f.write("Escape: |y| > 1 on x^2 - y^2; distance > 1 from the saddle (0, 1) on Beale, "
+            "after having been within it. 'never' = not within the step budget (or not in "
+            "every seeded run).\n\n")
     f.write(table + "\n")
-  with open(os.path.join(FLAGS.workdir, "sam_stability.json"), "w") as f:
+  with open(os.path.join(workdir, "sam_stability.json"), "w") as f:
     json.dump(rows, f, indent=2)
-  plot(all_paths, os.path.join(FLAGS.workdir, "sam_stability.png"))
-  print("wrote", FLAGS.workdir)
+  limits = {name: config.plot_limits[name] for name in problems}
+  plot(all_paths, problems, limits, os.path.join(workdir, "sam_stability.png"))
+  print("wrote", workdir)
+  return rows
+
+
+def main(argv):
+  del argv
+  run(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,50 @@
-"""Notebooks run top to bottom (their code cells, in order, in one namespace)."""
+"""Every notebook runs top to bottom under a real Jupyter kernel, QUICK mode on.
 
-import json
+Each notebook ends with a cell that asserts its own key claim
+(notebooks/README.md), so a kernel error or a failed claim fails the test.
+Notebooks outside DEFAULT_TIER run in the slow tier.
+"""
+
+import os
 import pathlib
+import time
 
-import matplotlib
+import nbclient
+import nbformat
 import pytest
 
-matplotlib.use("Agg")
-NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The default tier runs the quickstart; the rest are slow-tier (QUICK-mode kernel CPU
+# seconds, cold cache, measured under load: attacks 75, adversarial_training 61,
+# privacy 32, theory 18, sharpness 16, certified ~40, audio ~25, randomized ~30).
+DEFAULT_TIER = frozenset({"quickstart.ipynb"})
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path, tmp_path, monkeypatch):
-  monkeypatch.chdir(tmp_path)
-  cells = json.loads(path.read_text())["cells"]
-  namespace = {}
-  for cell in cells:
-    if cell["cell_type"] == "code":
-      exec(compile("".join(cell["source"]), f"{path.name}", "exec"), namespace)
-  # The quickstart's curve falls with eps: the attack works on the trained model.
-  if "accuracy" in namespace:
-    accuracy = namespace["accuracy"]
-    assert float(accuracy[0]) > 0.8 and float(accuracy[-1]) < float(accuracy[0]) - 0.2
+def _param(path):
+  marks = [] if path.name in DEFAULT_TIER else [pytest.mark.slow]
+  return pytest.param(path, id=path.name, marks=marks)
+
+
+def test_every_notebook_follows_the_conventions():
+  for path in NOTEBOOKS:
+    cells = nbformat.read(path, as_version=4).cells
+    code = [c.source for c in cells if c.cell_type == "code"]
+    assert "google.colab" in code[0] and "JAXROBUST_QUICK" in code[0], (
+        f"{path.name}: the first code cell installs in Colab and reads QUICK")
+    assert "colab-badge" in cells[0].source, f"{path.name}: no Open-in-Colab badge"
+    assert "assert" in code[-1], f"{path.name}: the last cell must check the key claim"
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in NOTEBOOKS])
+def test_notebook_runs_under_a_kernel(path, tmp_path, monkeypatch):
+  monkeypatch.setenv("JAXROBUST_QUICK", "1")
+  monkeypatch.setenv("MPLBACKEND", "Agg")
+  # The kernel imports the checkout's `experiments` package from its working folder.
+  monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+      filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+  notebook = nbformat.read(path, as_version=4)
+  start = time.time()
+  nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
+                          resources={"metadata": {"path": str(tmp_path)}}).execute()
+  print(f"{path.name}: {time.time() - start:.1f} s")

@@ -24,6 +24,9 @@ with each other, as the paper says, but both are below plain training: their
 PGD-20 advantage is gradient masking that APGD-T sees through. The bounded
 logit function keeps the logits within 1.19 of each other (at most 27% softmax
 confidence over 10 classes), so adversarial training with it learns more slowly.
+Caveat: the bounded logit function's formula was recalled, not read from the
+paper (its exact source is in jaxrobust.models.heads.bounded_logit); these
+rows hold for that formula.
 """
 
 import ml_collections

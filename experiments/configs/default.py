@@ -14,7 +14,7 @@ from jaxrobust.defenses.registry import DEFENSES
 
 # The inner attack each defense's paper trains against (at the shared budget).
 PAPER_ATTACKS = {"pgd_at": "pgd", "mart": "pgd", "logit_squeeze": "pgd",
-                 "trades": "tpgd", "bat": "tpgd"}
+                 "trades": "tpgd", "bat": "pgd", "graddiv": "pgd"}
 
 
 def defense_section(name: str, budget) -> ml_collections.ConfigDict:
@@ -65,6 +65,14 @@ def get_config(defense: str = "pgd_at", attack_steps: int = 10) -> ml_collection
   c.monitor = ml_collections.ConfigDict({
       "enabled": False, "batch_size": 500, "eps": 0.0, "pgd_steps": 10, "drop": 0.2,
       "gap": 0.5})
+
+  # Robust overfitting, every run: PGD-<pgd_steps> accuracy on `num_examples` fixed
+  # train and test points after every epoch, logged as robust_train_accuracy,
+  # robust_test_accuracy and robust_gap (their difference); eps 0 = eval.eps in
+  # eval.norm (an eps set here is Linf); num_examples 0 = off
+  # (jaxrobust.train.loop.build_robust_gap).
+  c.robust_gap = ml_collections.ConfigDict({
+      "num_examples": 256, "eps": 0.0, "pgd_steps": 10, "seed": 0})
 
   c.optimizer = ml_collections.ConfigDict({
       "name": "adam", "learning_rate": 1e-3, "schedule": "cosine",

@@ -12,4 +12,6 @@ def get_config(defense: str = "pgd_at"):
   c.model.features = (8, 16)
   c.model.hidden = 32
   c.eval.attacks = "pgd5"
+  c.robust_gap.num_examples = 128
+  c.robust_gap.pgd_steps = 3
   return c

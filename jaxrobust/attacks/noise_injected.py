@@ -3,10 +3,16 @@ of the iterate, so the perturbation does not overfit the source model.
 
 References:
   Kim, Park & Lee, "Generating Transferable Adversarial Examples for Speech
-  Classification", Pattern Recognition 137, 2023. The rule implemented here is
-  the one stated in this project's design (the paper's text was not available
-  to check it against): Gaussian noise N(0, noise_std^2) is added to x_t before
-  the gradient, and the step is applied to the clean iterate x_t.
+  Classification", Pattern Recognition 137, 2023.
+
+Caveat, and the exact source of the rule: the paper's text (and any code of
+the authors') was not available to this project (searched again for issue 15).
+The rule comes from this project's issue 3 ("Attacks I"), which describes the
+attack as "Gaussian noise added to the input at every gradient-ascent step to
+make adversarial examples transfer". What that sentence leaves open was chosen
+here: the noise is N(0, noise_std^2) per coordinate, drawn afresh at each step;
+it is added to the iterate x_t only to take the gradient, and the sign step is
+applied to the clean iterate x_t, projected as in I-FGSM / MI-FGSM.
 """
 
 from __future__ import annotations

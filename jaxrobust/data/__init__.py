@@ -1,5 +1,6 @@
 """Datasets (embedded offline and TFDS), shuffled batching and augmentation."""
 
+from jaxrobust.data.audio import AudioDataset, AudioInfo, load_fsdd, read_wav, write_wav
 from jaxrobust.data.augment import augment, random_crop, random_flip
 from jaxrobust.data.batching import (epoch_batches, epoch_permutation,
                                      num_batches, sequential_batches, to_float)

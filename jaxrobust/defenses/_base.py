@@ -23,6 +23,9 @@ class Defense(Protocol):
     eval_logits_fn: the model in evaluation mode with parameters held fixed:
       what inner attacks see (as in Madry et al. and Zhang et al.'s TRADES code).
     x: inputs [batch, ...] in [0, 1]; y: labels [batch]; key: PRNG key.
+  Both logits functions also take an optional second argument, a PRNG key that
+  draws a randomized model's network (`jaxrobust.models.randomized`; the train
+  step supplies one per step otherwise; deterministic models ignore it).
   Returns (loss [batch], metrics: dict of [batch] arrays averaged by the caller).
   """
 

@@ -1,5 +1,10 @@
-"""Fast adversarial training (FGSM from a random start), with the
-catastrophic-overfitting fix of Kim, Lee & Lee as an option.
+"""Fast adversarial training (FGSM from a random start) with the
+catastrophic-overfitting fix of Kim, Lee & Lee, on by default as in their code.
+
+The fix's defaults are the authors' (github.com/Harry24k/catastrophic-overfitting:
+train.py's `--c 3` checkpoints, defenses/trainers/co_adv_trainer.py's FGSM from
+a uniform random start, step alpha = 10/255 at eps = 8/255, i.e. 1.25 eps);
+co_checkpoints = 0 turns the fix off, leaving Wong et al.'s FGSM-RS.
 
 References:
   Wong, Rice & Kolter, "Fast is better than free: Revisiting adversarial
@@ -71,16 +76,18 @@ def smallest_misclassified(logits_fn, x, x_adv, y, checkpoints: int, start_wrong
 class FastAT:
   """loss = CE(f(x_adv), y), x_adv = FGSM step step_ratio * eps from a uniform start.
 
-  With `co_checkpoints` = c > 0, each example is trained on the smallest
-  misclassified point of x + (k/c)(x_adv - x), k = 1..c (the full step if none is
-  misclassified), which prevents catastrophic overfitting (Kim, Lee & Lee).
+  With `co_checkpoints` = c > 0 (default 3, the authors'), each example is
+  trained on the smallest misclassified point of x + (k/c)(x_adv - x), k = 1..c
+  (the full step if none is misclassified), which is meant to prevent
+  catastrophic overfitting (Kim, Lee & Lee); c = 0 is plain FGSM-RS (Wong et al.).
 
   Attributes:
     eps: Linf radius.
     step_ratio: the FGSM step as a multiple of eps (Wong et al.: 1.25).
     random_start: start from a uniform point of the ball (static); False is
       plain FGSM training (Goodfellow et al.).
-    co_checkpoints: c, points checked along the step; 0 turns the fix off (static).
+    co_checkpoints: c, points checked along the step (static); default 3, the
+      authors' default; 0 turns the fix off (plain FGSM-RS).
 
   The step is this defense's own rather than an attack object (as PGDAT's is):
   the fix reuses the logits at the step's start, computed by the forward pass
@@ -89,7 +96,7 @@ class FastAT:
   eps: float = 0.3
   step_ratio: float = 1.25
   random_start: bool = struct.field(pytree_node=False, default=True)
-  co_checkpoints: int = struct.field(pytree_node=False, default=0)
+  co_checkpoints: int = struct.field(pytree_node=False, default=3)
 
   def __post_init__(self):
     _checks.check_int_at_least("co_checkpoints", self.co_checkpoints, 0)

@@ -14,8 +14,11 @@ from typing import Any, Mapping
 from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.defenses.awp import AWP
 from jaxrobust.defenses.bat import BAT
+from jaxrobust.defenses.crown_ibp import CROWNIBP
 from jaxrobust.defenses.fast_at import FastAT
 from jaxrobust.defenses.gradalign import GradAlign
+from jaxrobust.defenses.graddiv import GradDiv
+from jaxrobust.defenses.ibp import IBP
 from jaxrobust.defenses.logit_squeeze import LogitSqueeze
 from jaxrobust.defenses.mart import MART
 from jaxrobust.defenses.pgd_at import PGDAT
@@ -33,6 +36,9 @@ DEFENSES.register("fast_at", FastAT)
 DEFENSES.register("gradalign", GradAlign)
 DEFENSES.register("awp", AWP)
 DEFENSES.register("logit_squeeze", LogitSqueeze)
+DEFENSES.register("graddiv", GradDiv)
+DEFENSES.register("ibp", IBP)
+DEFENSES.register("crown_ibp", CROWNIBP)
 
 
 def create(name: str, **options: Any):

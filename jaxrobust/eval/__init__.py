@@ -5,14 +5,18 @@
   evaluation   robustness_report (one model) and evaluate_models (several, with curve,
                per-class accuracy and diagnostics)
   diagnostics  gradient-masking checks
+  certified    certified accuracy (IBP / CROWN bounds) beside the attacks
+  randomized   randomized models (logits_fn(x, key)): accuracy over repeated draws,
+               transferability among sample networks, gradient concentration
   suite        attack names -> attacks (the attack registry's vocabulary)
   report       tables and JSON;  plots: the figures
 """
 
-from jaxrobust.eval import diagnostics
+from jaxrobust.eval import certified, diagnostics, randomized
 from jaxrobust.eval.ensemble import EnsembleEvaluator
 from jaxrobust.eval.evaluation import evaluate_models, per_class_accuracy, robustness_report
 from jaxrobust.eval.evaluator import Evaluator, stack_variables
-from jaxrobust.eval.plots import plot_robustness_curves, plot_training_curves
+from jaxrobust.eval.plots import (plot_population_curves, plot_robustness_curves,
+                                  plot_training_curves)
 from jaxrobust.eval.report import format_evaluation, format_table, write_json
 from jaxrobust.eval.suite import Suite, build_suite

@@ -38,6 +38,7 @@ def format_evaluation(reports: Sequence[Mapping[str, Any]], title: str = "") -> 
     for name, e in r["ensembles"].items():
       values.update({f"{name}: +{c}": acc for c, acc in e["after"].items()})
     values["worst case"] = r["worst_case_accuracy"]
+    values.update({f"certified ({m})": acc for m, acc in r.get("certified_accuracy", {}).items()})
     for name, acc in values.items():
       rows.setdefault(name, [None] * len(reports))[j] = acc
   names = [os.path.basename(os.path.normpath(r.get("workdir") or f"model {j}"))

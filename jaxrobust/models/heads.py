@@ -53,10 +53,17 @@ def bounded_logit(z: jax.Array) -> jax.Array:
   Bounded in [-0.0962, 1.0962], with its maximum at z = 2.968 and minimum at
   z = -1.968 (symmetric: f(1 - z) = 1 - f(z)), so unlike tanh the cross-entropy
   optimum has finite pre-logits: both the logits and the pre-logits stay small,
-  which is the paper's mechanism for robustness. Note: the paper's text could
-  not be read from this project's machine (only its abstract); this definition
-  is the one recalled from it and is checked here only for the properties the
-  abstract states (bounded, finite optimal pre-logits).
+  which is the paper's mechanism for robustness.
+
+  Caveat, and the exact source of this formula: the paper's body could not be
+  read from this project's machine (its abstract and the introduction of the
+  ar5iv copy, arXiv:2010.02558, are all the search corpora hold; searched
+  again for issue 15, and no code of the authors' was found). The formula is
+  the one recalled from the paper by the session that resolved this project's
+  issue 5 (commit b64b91a, "bounded logit function and tanh heads"), and it is
+  checked here only for the properties the abstract states (bounded, finite
+  optimal pre-logits). Whether the paper's function carries a scale or another
+  offset is unconfirmed.
   """
   def left(t):  # for t <= 1/2 both swish terms are small: no cancellation
     return jax.nn.swish(t) - jax.nn.swish(t - 1.0)

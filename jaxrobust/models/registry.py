@@ -9,8 +9,11 @@ import jax
 
 from jaxrobust.models.cnn import SmallCNN
 from jaxrobust.models.heads import check_head
+from jaxrobust.models.randomized import RandomizedCNN
 from jaxrobust.models.resnet import PreActResNet18, WideResNet
+from jaxrobust.models.resnet_torchvision import ResNet
 from jaxrobust.models.simple import MLP, Linear
+from jaxrobust.models.speech import MFCCCNN, MFCCGRU, LogMelCNN, WaveCNN
 from jaxrobust.registry import Registry
 
 # Options filled from the dataset, never from a config's model section.
@@ -20,6 +23,12 @@ MODELS.register("mlp", MLP)
 MODELS.register("small_cnn", SmallCNN)
 MODELS.register("preact_resnet18", PreActResNet18)
 MODELS.register("wide_resnet", WideResNet)
+MODELS.register("resnet", ResNet)  # torchvision layout, for imported weights
+MODELS.register("speech_wave_cnn", WaveCNN)
+MODELS.register("speech_logmel_cnn", LogMelCNN)
+MODELS.register("speech_mfcc_cnn", MFCCCNN)
+MODELS.register("speech_mfcc_gru", MFCCGRU)
+MODELS.register("randomized_cnn", RandomizedCNN)
 
 
 def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Module:

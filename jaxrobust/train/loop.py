@@ -23,7 +23,7 @@ from jaxrobust import data, defenses, models
 from jaxrobust.defenses.absum import absum_prox
 from jaxrobust.eval.evaluator import Evaluator
 from jaxrobust.train.driver import accumulate, run_epochs
-from jaxrobust.train.monitor import COMonitor, detect_collapse
+from jaxrobust.train.monitor import COMonitor, RobustGapMonitor, detect_collapse, subset_indices
 from jaxrobust.train.optimizers import make_optimizer, make_schedule
 from jaxrobust.train.sharding import data_mesh, replicate, shard_batch
 from jaxrobust.train.state import TrainState, init_state, variables
@@ -113,6 +113,52 @@ def build_monitor(config: ml_collections.ConfigDict, model, test: data.Dataset,
                    test.labels[:n], eps=float(eps), pgd_steps=steps, key=key)
 
 
+# The robust-gap monitor when a config has no `robust_gap` section.
+ROBUST_GAP_DEFAULTS = {"num_examples": 256, "eps": 0.0, "pgd_steps": 10, "seed": 0}
+
+
+def build_robust_gap(config: ml_collections.ConfigDict, model, train: data.Dataset,
+                     test: data.Dataset, defense, stacked: bool = False
+                     ) -> RobustGapMonitor | None:
+  """config.robust_gap's monitor: PGD accuracy on `num_examples` fixed train and
+  test points per epoch (None when num_examples is 0 or no eps is known).
+
+  eps 0 means config.eval.eps in config.eval.norm (the evaluation budget, the
+  same for every run of a study whatever it trains at), else the defense's eps
+  in its attack's norm; an eps given here is Linf. The subsets are
+  evenly spaced indices and the PGD starts come from `seed`, not from the
+  run's seed: runs and population members are measured on one attack problem.
+  stacked: the monitor of a population (see RobustGapMonitor).
+  """
+  g = {**ROBUST_GAP_DEFAULTS, **(config.robust_gap.to_dict() if "robust_gap" in config else {})}
+  unknown = sorted(set(g) - set(ROBUST_GAP_DEFAULTS))
+  if unknown:
+    raise ValueError(f"Unknown option(s) {unknown} in config.robust_gap; valid options: "
+                     f"{tuple(ROBUST_GAP_DEFAULTS)}.")
+  n = g["num_examples"]
+  limit = min(len(train.labels), len(test.labels))
+  if not isinstance(n, int) or not 0 <= n <= limit:
+    raise ValueError(f"config.robust_gap.num_examples must be an integer in [0, {limit}] "
+                     f"(0: off), got {n!r}.")
+  steps = g["pgd_steps"]
+  if not isinstance(steps, int) or steps < 1:
+    raise ValueError(f"config.robust_gap.pgd_steps must be an integer >= 1, got {steps!r}.")
+  if not isinstance(g["eps"], (int, float)) or not g["eps"] >= 0:
+    raise ValueError(f"config.robust_gap.eps must be >= 0, got {g['eps']!r}.")
+  eps, norm = g["eps"], "linf"
+  if not eps and "eval" in config:
+    eps, norm = config.eval.get("eps", 0.0), config.eval.get("norm", "linf")
+  if not eps:
+    eps, norm = _defense_eps(defense), getattr(getattr(defense, "attack", None), "norm", "linf")
+  if not n or not eps > 0:
+    return None
+  tr, te = subset_indices(len(train.labels), n), subset_indices(len(test.labels), n)
+  return RobustGapMonitor(functools.partial(model.apply, train=False),
+                          train.images[tr], train.labels[tr], test.images[te],
+                          test.labels[te], eps=float(eps), pgd_steps=steps, norm=norm,
+                          key=jax.random.key(g["seed"]), stacked=stacked)
+
+
 def build_prox(config: ml_collections.ConfigDict, total_steps: int):
   """The proximal step after each update (Absum), or None.
 
@@ -172,6 +218,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   monitor = build_monitor(config, model, test_ds, jax.random.fold_in(key, _MONITOR), defense)
   co_rule = ((config.monitor.get("drop", 0.2), config.monitor.get("gap", 0.5))
              if monitor else None)
+  robust_gap = build_robust_gap(config, model, train_ds, test_ds, defense)
   accuracy = clean_accuracy(model, test_ds, config.eval_batch_size,
                             jax.random.fold_in(key, _EVAL))
   data_key = jax.random.fold_in(key, _DATA)
@@ -190,6 +237,8 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
 
   def evaluate(state, record, history):
     fields = {"test_accuracy": accuracy(state)}
+    if robust_gap:
+      fields.update(robust_gap(variables(state)))
     if monitor:
       fields.update(monitor(variables(state)))
       # Earlier epochs come from the log, so a resumed run flags the same epoch.

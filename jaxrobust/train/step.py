@@ -33,25 +33,41 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
   of the loss at x_adv, and differentiates defense.loss_at at w + v (v fixed).
   `prox(params, step)`, if given, is applied after the optimizer update (a
   proximal step, e.g. Absum's; `step` is the index of the update just taken).
+
+  Randomized models (`jaxrobust.models.randomized`) draw from the rng stream
+  "noise": train_logits_fn(z) uses the step's noise key, train_logits_fn(z, key)
+  and eval_logits_fn(z, key) the given one (a defense that samples several
+  networks, e.g. GradDiv, passes its own keys), eval_logits_fn(z) another key
+  fixed for the step. Deterministic models ignore the stream.
+
+  A defense with `at_step(step)` (IBP, CROWN-IBP) is trained as
+  defense.at_step(state.step): its schedule runs on the global step.
   """
   perturbs_weights = getattr(defense, "perturbs_weights", False)
+  scheduled = defense
 
   def train_step(state: TrainState, batch: Batch, key: jax.Array):
+    # A scheduled defense (IBP's eps ramp) sees the global step it trains.
+    defense = scheduled.at_step(state.step) if hasattr(scheduled, "at_step") else scheduled
     aug_key, defense_key, dropout_key = jax.random.split(key, 3)
+    noise_key = jax.random.fold_in(dropout_key, 1)  # randomized models' "noise" stream
     images, labels = batch
     x = augment(aug_key, to_float(images), crop_padding=crop_padding, flip=flip)
     mutable = list(state.model_state) or False  # flax returns (out, state) for []
 
     def loss_fn(params):
       def train_logits_at(weights):
-        def train_logits_fn(z):  # -> (logits [b, classes], model-state updates)
+        def train_logits_fn(z, key=None):  # -> (logits [b, classes], model-state updates)
+          rngs = {"dropout": dropout_key, "noise": noise_key if key is None else key}
           out = model.apply({"params": weights, **state.model_state}, z, train=True,
-                            mutable=mutable, rngs={"dropout": dropout_key})
+                            mutable=mutable, rngs=rngs)
           return out if mutable else (out, {})
         return train_logits_fn
 
       frozen = jax.lax.stop_gradient({"params": params, **state.model_state})
-      eval_logits_fn = lambda z: model.apply(frozen, z, train=False)
+      eval_noise = jax.random.fold_in(noise_key, 1)
+      eval_logits_fn = lambda z, key=None: model.apply(
+          frozen, z, train=False, rngs={"noise": eval_noise if key is None else key})
       if perturbs_weights:
         x_adv = defense.adversarial_inputs(eval_logits_fn, x, labels, key=defense_key)
         shift = defense.weight_perturbation(

@@ -14,6 +14,8 @@ SMALL = {
     "small_cnn": {"features": (4, 8), "hidden": 16},
     "preact_resnet18": {"width": 4},
     "wide_resnet": {"depth": 10, "width": 1},
+    "resnet": {"depth": 18, "width": 4},
+    "randomized_cnn": {"features": (4, 8), "hidden": 16, "input_noise": 0.1, "resize_pad": 2},
 }
 
 
@@ -23,7 +25,15 @@ def _build(name, **options):
   return model, model.init(jax.random.key(1), x), x
 
 
-@pytest.mark.parametrize("name", sorted(models.MODELS))
+# Speech models take waveforms; tests/audio/test_speech.py covers them.
+IMAGE_MODELS = sorted(n for n in models.MODELS if not n.startswith("speech_"))
+
+
+def test_every_image_model_has_a_small_variant_here():
+  assert set(IMAGE_MODELS) == set(SMALL)
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_every_model_maps_images_to_logits_and_matches_logits_fn(name):
   model, variables, x = _build(name, **SMALL[name])
   logits = models.as_logits_fn(model, variables)(x)

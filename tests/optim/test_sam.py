@@ -123,26 +123,62 @@ def test_sam_gradient_is_the_gradient_at_the_perturbed_point():
                              np.asarray(A) @ (np.asarray(w) + 0.2 * g), rtol=1e-6)
 
 
-def test_psatt_perturbs_along_the_previous_gradient_with_one_gradient_per_step():
-  lr, rho = 0.1, 0.2
-  tx = psatt(optax.sgd(lr), rho, period=1)
-  grad = jax.grad(quadratic)
+def _psatt_by_hand(base, rho, direction, steps, w0):
+  """PSATT written out (the authors' DPSATMomentum loop, github.com/JinseongP/DPSAT):
+  gradient at w + e, base step on the clean w, then the new e. Returns the
+  clean weights and perturbations [steps, 2]."""
+  clean, e, inner = np.asarray(w0, np.float64), np.zeros(2), base.init(jnp.asarray(w0))
+  cleans, es = [], []
+  for _ in range(steps):
+    g = np.asarray(A) @ (clean + e)            # the one gradient, at the iterate w + e
+    u, inner = base.update(jnp.asarray(g, jnp.float32), inner, jnp.asarray(clean, jnp.float32))
+    previous, clean = clean, clean + np.asarray(u, np.float64)
+    d = previous - clean if direction == "update" else g
+    e = rho * d / np.linalg.norm(d)
+    cleans.append(clean)
+    es.append(e)
+  return np.array(cleans), np.array(es)
+
+
+@pytest.mark.parametrize("direction", ["update", "gradient"])
+def test_psatt_matches_its_rule_by_hand_with_one_gradient_per_step(direction):
+  rho = 0.2
 
   def never(_):
     raise AssertionError("psatt must not take a second gradient")
 
-  w = jnp.array([1.0, 1.0])
-  state = tx.init(w)
-  clean = np.array([1.0, 1.0])
-  e = np.zeros(2)
-  for _ in range(3):
-    g = np.asarray(A) @ (clean + e)            # gradient at the iterate w + e
-    clean = clean - lr * g
-    e = rho * g / np.linalg.norm(g)
-    updates, state = tx.update(grad(w), state, w, grad_fn=never)
-    w = optax.apply_updates(w, updates)
-    np.testing.assert_allclose(w, clean + e, rtol=1e-5)
-    np.testing.assert_allclose(psatt_clean_params(w, state), clean, rtol=1e-5)
+  for base in (optax.sgd(0.1), optax.adam(0.1)):
+    tx = psatt(base, rho, direction=direction)
+    w = jnp.array([1.0, 1.0])
+    state = tx.init(w)
+    cleans, es = _psatt_by_hand(base, rho, direction, 4, w)
+    for clean, e in zip(cleans, es):
+      updates, state = tx.update(jax.grad(quadratic)(w), state, w, grad_fn=never)
+      w = optax.apply_updates(w, updates)
+      np.testing.assert_allclose(w, clean + e, rtol=1e-5, atol=1e-6)
+      np.testing.assert_allclose(psatt_clean_params(w, state), clean, rtol=1e-5, atol=1e-6)
+
+
+def test_psatt_default_reuses_the_previous_update_which_is_the_gradient_only_for_plain_sgd():
+  w0 = jnp.array([1.0, 1.0])
+  # Plain SGD: w_{t-1} - w_t = lr g_{t-1}, so the two rules are one.
+  by_update = run(psatt(optax.sgd(0.05), 0.1), quadratic, w0, 20)[2]
+  by_gradient = run(psatt(optax.sgd(0.05), 0.1, direction="gradient"), quadratic, w0, 20)[2]
+  np.testing.assert_allclose(by_update, by_gradient, rtol=1e-6, atol=1e-7)
+  # Adam: the update is not along the gradient, and the default follows the update.
+  tx = psatt(optax.adam(0.05), 0.1)
+  _, state, ws = run(tx, quadratic, w0, 20)
+  _, es = _psatt_by_hand(optax.adam(0.05), 0.1, "update", 20, w0)
+  cleans = np.asarray(ws) - es
+  steps_back = cleans[:-1] - cleans[1:]        # w_{t-1} - w_t, t = 1..19
+  np.testing.assert_allclose(es[1:], 0.1 * steps_back
+                             / np.linalg.norm(steps_back, axis=1, keepdims=True), rtol=1e-4)
+  np.testing.assert_allclose(state.perturbation, es[-1], rtol=1e-4)
+  by_gradient = run(psatt(optax.adam(0.05), 0.1, direction="gradient"), quadratic, w0, 20)[2]
+  assert np.abs(np.asarray(ws) - np.asarray(by_gradient)).max() > 1e-2
+  _, es_gradient = _psatt_by_hand(optax.adam(0.05), 0.1, "gradient", 20, w0)
+  cosines = np.sum(es * es_gradient, axis=1) / 0.1 ** 2
+  assert cosines.max() < 0.9  # measured: 0.75-0.77, the directions ~40 degrees apart
 
 
 def test_psatt_refreshes_its_direction_every_period_steps():
@@ -227,6 +263,8 @@ def test_bad_hyperparameters_raise_clear_errors():
       psatt(optax.sgd(0.1), 0.05, period=period)
   with pytest.raises(ValueError, match="rho must be"):
     psatt(optax.sgd(0.1), -0.05)
+  with pytest.raises(ValueError, match="direction.*valid choices.*update.*gradient"):
+    psatt(optax.sgd(0.1), 0.05, direction="momentum")
   tx = sam(optax.sgd(0.1), 0.05)
   w = jnp.ones(2)
   with pytest.raises(ValueError, match="grad_fn"):

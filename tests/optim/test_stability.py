@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrobust.optim.stability import first_step, make_optimizer, saddle, trajectory
+from jaxrobust.optim.stability import (GD_STOP, escape_step, first_step, gd_converged_step,
+                                      make_optimizer, saddle, trajectory)
 
 W0 = jnp.array([0.5, 1e-3])  # near the saddle, almost on its stable manifold
 
@@ -31,3 +32,46 @@ def test_gd_escapes_the_saddle_and_sam_with_large_rho_is_attracted_to_it():
   trapped = _run("sam", 0.2)
   assert np.abs(trapped[100:]).max() < 0.05
   assert first_step(np.abs(trapped[:, 1]) > 1.0) is None
+
+
+def test_the_threshold_is_set_by_the_negative_eigenvalue_closest_to_zero():
+  # Hessian eigenvalues 2, -1, -4: the saddle attracts unnormalised SAM only when
+  # rho > -1/lambda for both negative ones, i.e. rho > 1 (from -1), not 1/4 (from -4).
+  loss = lambda w: w[0] ** 2 - 0.5 * w[1] ** 2 - 2.0 * w[2] ** 2
+  w0 = jnp.array([0.5, 1e-3, 1e-3])
+
+  def final(rho):
+    tx = make_optimizer("usam", 0.02, rho)
+    return np.abs(np.asarray(jax.jit(functools.partial(trajectory, loss, tx, steps=400))(w0))[-1])
+
+  past_the_steep_one = final(0.5)   # > 1/4: z contracts, but y (lambda = -1) still escapes
+  assert past_the_steep_one[2] < 1e-3 * 1e-3 and past_the_steep_one[1] > 10 * 1e-3
+  attracted = final(1.5)            # > 1: every direction contracts (y by 0.99 a step)
+  assert attracted[1] < 0.05 * 1e-3 and attracted[0] < 1e-6 and attracted[2] < 1e-6
+
+
+def test_escape_counts_only_leaving_a_neighbourhood_once_inside_it():
+  assert escape_step(np.array([False, False, True, True])) == 2
+  assert escape_step(np.array([True, True, False, False, True])) == 4  # started outside
+  assert escape_step(np.array([True, True, True])) is None             # never came near
+  assert escape_step(np.array([False, False])) is None
+
+
+def test_gd_converged_step_follows_the_authors_rules():
+  minimum = np.array([3.0, 0.5])
+  rules = dict(GD_STOP, stall_window=5, loss_patience=3)
+  # Position: the first iterate within pos_tol of the minimum (steps counted from 1).
+  ws = np.stack([np.linspace(0, 3, 11), np.full(11, 0.5)], 1)
+  losses = np.linspace(10, 0, 11)
+  assert gd_converged_step(ws, losses, minimum, **rules) == 10
+  # Stall: within stall_tol (0.55) and the last 5 iterates moved < 1e-5 each.
+  ws = np.concatenate([np.array([[1.0, 0.5]]), np.tile([[2.5, 0.5]], (10, 1))])
+  ws[1:, 0] += 1e-6 * np.arange(10)
+  assert gd_converged_step(ws, np.linspace(10, 1, 11), minimum, **rules) == 5
+  # Loss: 3 steps in a row with a relative change below 1e-8.
+  ws = np.stack([np.linspace(0, 1, 11), np.zeros(11)], 1)
+  losses = np.array([5.0, 4, 3, 2, 2, 2, 2, 2, 1, 1, 1])
+  # Flat changes at the losses of ws[4], ws[5], ws[6]; ws[6]'s loss is the one step 7
+  # computes, so the loop stops after step 7.
+  assert gd_converged_step(ws, losses, minimum, **rules) == 7
+  assert gd_converged_step(ws, np.arange(11.0, 0, -1), minimum, **rules) is None

@@ -28,4 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
       "eps": (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3), "steps": 20})
   # Gradient-masking checks on the first `num_examples` points (0 = off).
   c.diagnostics = ml_collections.ConfigDict({"num_examples": 200, "huge_eps_steps": 50})
+  # Certified accuracy at eps beside the attacks (jaxrobust.certify): bound methods,
+  # comma-separated ("ibp,crown,crown_ibp"; "" = off), and examples bounded at a time.
+  c.certify = ml_collections.ConfigDict({"methods": "", "chunk": 16})
   return c

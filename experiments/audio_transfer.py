@@ -1,0 +1,72 @@
+r"""Transferability of audio adversarial examples and the noise-injected attack, on FSDD.
+
+  python -m experiments.audio_transfer --workdir=runs/audio_transfer
+  python -m experiments.audio_transfer \
+      --config=experiments/configs/audio_transfer.py:quick --config.tasks=digits
+
+Trains the speech models of config.models on each task (digits: commands,
+speakers: speaker identification), crafts FGSM / PGD / MI-FGSM / noise-injected
+examples on each at each Linf budget (waveform amplitude), and writes the
+source x target fooling matrices, each model's noise sensitivity and its
+correlation with transfer rates to transfer_report.json/.md, figures
+transfer_<task>.png, and clean/adversarial WAV pairs with spectrograms to
+examples/. --fsdd_dir (or $JAXROBUST_FSDD_DIR) points at FSDD; by default
+<project root>/../shared/data/fsdd, else TFDS spoken_digit.
+
+References: Kim, Park & Lee, "Generating Transferable Adversarial Examples for
+Speech Classification", Pattern Recognition 137 (2023).
+Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from experiments import pipeline
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_FSDD = os.path.join(ROOT, os.pardir, "shared", "data", "fsdd")
+
+
+def define_flags(config: str) -> None:
+  """The flags of an audio binary (config: its default config file's name)."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", config),
+      "Study configuration (ml_collections file).", lock_config=True)
+  flags.DEFINE_string("workdir", f"runs/{config[:-3]}", "Output directory.")
+  flags.DEFINE_string("fsdd_dir", None, "FSDD folder (overrides config.fsdd_dir).")
+
+
+def resolve_fsdd(config) -> None:
+  """config.fsdd_dir from --fsdd_dir, $JAXROBUST_FSDD_DIR or the shared folder (if present)."""
+  chosen = (flags.FLAGS.fsdd_dir or config.fsdd_dir or os.environ.get("JAXROBUST_FSDD_DIR")
+            or (SHARED_FSDD if os.path.isdir(SHARED_FSDD) else ""))
+  with config.unlocked():
+    config.fsdd_dir = chosen
+
+
+def run(binary: str, study) -> None:
+  logging.set_verbosity(logging.WARNING)
+  config = flags.FLAGS.config
+  with pipeline.one_line_errors(binary):
+    try:
+      resolve_fsdd(config)
+      study(config, flags.FLAGS.workdir, log=lambda m: print(m, flush=True))
+    except FileNotFoundError as e:
+      raise SystemExit(f"{binary}: {e}") from e
+  print(f"reports in {flags.FLAGS.workdir}")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  from jaxrobust.audio.study import transfer_study
+  run("experiments.audio_transfer", transfer_study)
+
+
+if __name__ == "__main__":
+  define_flags("audio_transfer.py")
+  app.run(main)

@@ -1,0 +1,40 @@
+"""Transferability of audio adversarial examples on FSDD (experiments/audio_transfer.py).
+
+Budgets are Linf radii in waveform amplitude ([-1, 1]); FSDD clips peak near
+0.3-0.9, so 0.002 and 0.008 give median SNRs of roughly 30 and 18 dB.
+`--config=experiments/configs/audio_transfer.py:quick` is a minutes-long variant.
+fsdd_dir: a folder of FSDD WAVs; "" uses $JAXROBUST_FSDD_DIR, else
+<project root>/../shared/data/fsdd if present, else TFDS spoken_digit in data_dir.
+Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
+"""
+
+import ml_collections
+
+
+def get_config(mode: str = "") -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.fsdd_dir = ""
+  c.data_dir = ""
+  c.num_samples = 8000
+  c.tasks = ("digits", "speakers")
+  c.models = ("speech_wave_cnn", "speech_logmel_cnn", "speech_mfcc_cnn", "speech_mfcc_gru")
+  c.epochs = 8
+  c.batch_size = 64
+  c.learning_rate = 3e-3
+  c.train_clips = 0          # 0: the whole training split (2,700 clips)
+  c.eval_clips = 300         # test clips attacked (the test split has 300)
+  c.attacks = ("fgsm", "pgd", "mifgsm", "noise_injected")
+  c.budgets = (0.002, 0.008)
+  c.steps = 10
+  c.noise_scale = 2.0        # noise-injected attack: noise std = noise_scale * eps
+  c.noise_stds = (0.005, 0.01, 0.02, 0.05)
+  c.batch_size_attack = 100
+  c.examples = 3             # clean/adversarial WAV pairs + spectrogram PNGs per task
+  if mode == "quick":
+    c.epochs = 4
+    c.train_clips = 1200
+    c.eval_clips = 100
+  elif mode:
+    raise ValueError(f"Unknown config mode {mode!r}; valid: '', 'quick'.")
+  return c

@@ -1,0 +1,333 @@
+"""The two audio studies end to end, from a config: transferability and detection.
+
+`transfer_study` trains every model of config.models on a task, crafts
+adversarial examples on each (FGSM, PGD, MI-FGSM, noise-injected) at each
+budget, fills the source x target fooling matrices, measures each model's
+noise sensitivity and correlates it with how often transferred examples fool
+it. `detection_study` trains per-representation detectors on one white-box
+attack and scores them and their ensemble on white-box and black-box attacks.
+Both write JSON, markdown, PNG figures and WAV/PNG examples into a workdir.
+
+References: see `jaxrobust.audio.transfer` and `jaxrobust.audio.detection`.
+Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxrobust import models
+from jaxrobust.audio import detection, outputs, ssl, transfer
+from jaxrobust.audio.space import from_unit, snr_db, to_unit
+from jaxrobust.audio.training import accuracy, train_classifier
+from jaxrobust.data.audio import ATTRIBUTION, load_fsdd
+from jaxrobust.eval import write_json
+
+
+def load_task(config: ml_collections.ConfigDict, task: str):
+  """(train split, evaluation clips u [n, samples] unit space, labels [n]) of a task."""
+  kw = dict(path=config.fsdd_dir or None, data_dir=config.data_dir or None,
+            num_samples=config.num_samples)
+  train, test = load_fsdd("train", task, **kw), load_fsdd("test", task, **kw)
+  # Every k-th test clip: the test split is ordered by digit and speaker.
+  idx = np.linspace(0, len(test.labels) - 1, min(config.eval_clips, len(test.labels)))
+  idx = np.unique(idx.astype(int))
+  return train, np.asarray(to_unit(test.waveforms[idx])), test.labels[idx]
+
+
+def train_models(config, task: str, train, key, log: Callable[[str], None]):
+  """{model name: jitted logits_fn} trained on `train`, and their train times (s)."""
+  fns, times = {}, {}
+  pick = np.arange(len(train.labels))
+  if config.train_clips and config.train_clips < len(pick):
+    pick = np.linspace(0, len(pick) - 1, config.train_clips).astype(int)
+  u = to_unit(train.waveforms[pick])
+  for i, name in enumerate(config.models):
+    tic = time.perf_counter()
+    model = models.create(name, num_classes=train.info.num_classes, mean=train.info.mean,
+                          std=train.info.std)
+    variables = train_classifier(model, u, train.labels[pick], key=jax.random.fold_in(key, i),
+                                 epochs=config.epochs, batch_size=config.batch_size,
+                                 learning_rate=config.learning_rate)
+    fns[name] = jax.jit(models.as_logits_fn(model, variables))
+    times[name] = time.perf_counter() - tic
+    log(f"[{task}] trained {name} in {times[name]:.0f} s")
+  return fns, times
+
+
+def _median_finite(snr: np.ndarray) -> float:
+  """Median SNR (dB) over the clips an attack changed (unchanged ones have +inf)."""
+  finite = snr[np.isfinite(snr)]
+  return float(np.median(finite)) if finite.size else float("inf")
+
+
+def _matrix_md(names, matrix) -> str:
+  lines = ["| source \\ target | " + " | ".join(names) + " |",
+           "|---|" + "---|" * len(names)]
+  for s, row in zip(names, matrix):
+    lines.append(f"| {s} | " + " | ".join(f"{100 * v:.0f}%" for v in row) + " |")
+  return "\n".join(lines)
+
+
+def _off_diagonal_mean(m: np.ndarray, axis: int) -> np.ndarray:
+  """Mean over sources (axis 0) or targets (axis 1) of the off-diagonal entries."""
+  mask = ~np.eye(len(m), dtype=bool)
+  return np.nanmean(np.where(mask, m, np.nan), axis=axis)
+
+
+def _plot_transfer(task_report: dict, path: str) -> None:
+  import matplotlib.pyplot as plt  # jaxrobust.audio.outputs set the Agg backend
+  names = task_report["models"]
+  attacks = list(task_report["attacks"])
+  budget = task_report["budgets"][-1]
+  fig, axes = plt.subplots(1, len(attacks) + 1, figsize=(4 * (len(attacks) + 1), 3.6))
+  for ax, a in zip(axes, attacks):
+    m = np.array(task_report["attacks"][a][str(budget)]["matrix"])
+    ax.imshow(m, vmin=0, vmax=1, cmap="viridis")
+    for i in range(len(names)):
+      for j in range(len(names)):
+        ax.text(j, i, f"{100 * m[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                color="w" if m[i, j] < 0.5 else "k")
+    short = [n.replace("speech_", "") for n in names]
+    ax.set_xticks(range(len(names)), short, rotation=45, fontsize=7)
+    ax.set_yticks(range(len(names)), short, fontsize=7)
+    ax.set_title(f"{a} (Linf {budget})", fontsize=9)
+    ax.set_xlabel("target")
+  axes[0].set_ylabel("source")
+  ax = axes[-1]
+  sens = task_report["noise_sensitivity_score"]
+  rate = task_report["transfer_rate_to_target"]
+  ax.scatter([sens[n] for n in names], [rate[n] for n in names])
+  for n in names:
+    ax.annotate(n.replace("speech_", ""), (sens[n], rate[n]), fontsize=7)
+  ax.set_xlabel("noise sensitivity (accuracy drop)")
+  ax.set_ylabel("fooling rate of transferred examples")
+  fig.suptitle(f"{task_report['task']}: transferability ({ATTRIBUTION})", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+
+
+def transfer_study(config: ml_collections.ConfigDict, workdir: str,
+                   log: Callable[[str], None] = print) -> dict:
+  """Runs the transferability study of every config.tasks task; writes
+  transfer_report.json/.md, transfer_<task>.png and examples/ into workdir."""
+  os.makedirs(workdir, exist_ok=True)
+  for a in config.attacks:
+    if a not in transfer.ATTACK_NAMES:
+      raise ValueError(f"Unknown transfer attack {a!r}; valid choices: {transfer.ATTACK_NAMES}.")
+  tic = time.perf_counter()
+  key = jax.random.key(config.seed)
+  report = {"config": config.to_dict(), "data": ATTRIBUTION, "tasks": {}}
+  md = ["# Transferability of audio adversarial examples (FSDD)", "",
+        f"Data: {ATTRIBUTION}.", ""]
+  for t, task in enumerate(config.tasks):
+    tkey = jax.random.fold_in(key, t)
+    train, u, y = load_task(config, task)
+    fns, train_times = train_models(config, task, train, jax.random.fold_in(tkey, 0), log)
+    names = list(fns)
+    clean = {n: accuracy(fns[n], u, y) for n in names}
+    noise = {n: transfer.noise_sensitivity(fns[n], u, y, config.noise_stds,
+                                           key=jax.random.fold_in(tkey, 1)) for n in names}
+    sens = {n: clean[n] - float(np.mean(noise[n])) for n in names}
+    tr = {"task": task, "models": names, "clean_accuracy": clean, "train_time_s": train_times,
+          "noise_stds": list(config.noise_stds), "noise_accuracy": noise,
+          "noise_sensitivity_score": sens, "budgets": list(config.budgets), "attacks": {}}
+    w = np.asarray(from_unit(u))
+    examples = []
+    for ai, a in enumerate(config.attacks):
+      tr["attacks"][a] = {}
+      for bi, budget in enumerate(config.budgets):
+        atk = transfer.make_attack(a, budget, steps=config.steps, noise_scale=config.noise_scale)
+        adv = {s: transfer.attack_in_batches(atk, fns[s], u, y,
+                                             key=jax.random.fold_in(tkey, 100 * ai + bi),
+                                             batch_size=config.batch_size_attack)
+               for s in names}
+        m = transfer.fooling_matrix(fns, adv, u, y)
+        snr = {s: _median_finite(np.asarray(snr_db(w, from_unit(adv[s])))) for s in names}
+        tr["attacks"][a][str(budget)] = {
+            "matrix": m.tolist(), "white_box": dict(zip(names, np.diag(m).tolist())),
+            "transfer_rate": float(np.nanmean(_off_diagonal_mean(m, 1))),
+            "median_snr_db": snr}
+        log(f"[{task}] {a} Linf {budget}: white-box {np.mean(np.diag(m)):.2f}, "
+            f"transfer {tr['attacks'][a][str(budget)]['transfer_rate']:.2f}, "
+            f"SNR {np.median(list(snr.values())):.1f} dB")
+        if bi == len(config.budgets) - 1 and len(examples) < config.examples:
+          s0 = names[0]
+          n = min(config.examples - len(examples), len(y))
+          examples += outputs.write_examples(
+              os.path.join(workdir, "examples"), w[:n], np.asarray(from_unit(adv[s0][:n])),
+              [f"{task}_{a}_{s0.replace('speech_', '')}_{i}" for i in range(n)])
+    # Transfer onto each target, averaged over attacks, budgets and other sources.
+    rate_to = {n: float(np.nanmean([_off_diagonal_mean(np.array(v["matrix"]), 0)[j]
+                                    for a in tr["attacks"].values() for v in a.values()]))
+               for j, n in enumerate(names)}
+    rate_from = {n: float(np.nanmean([_off_diagonal_mean(np.array(v["matrix"]), 1)[j]
+                                      for a in tr["attacks"].values() for v in a.values()]))
+                 for j, n in enumerate(names)}
+    tr["transfer_rate_to_target"] = rate_to
+    tr["transfer_rate_from_source"] = rate_from
+    tr["correlation_noise_sensitivity_vs_transfer_to_target"] = transfer.correlation(
+        [sens[n] for n in names], [rate_to[n] for n in names])
+    tr["correlation_noise_sensitivity_vs_transfer_from_source"] = transfer.correlation(
+        [sens[n] for n in names], [rate_from[n] for n in names])
+    tr["examples"] = examples
+    _plot_transfer(tr, os.path.join(workdir, f"transfer_{task}.png"))
+    report["tasks"][task] = tr
+    md += [f"## Task: {task}", "",
+           "| model | clean acc | noise acc (per std " + ", ".join(map(str, config.noise_stds))
+           + ") | sensitivity | fooled when target | transfers when source |",
+           "|---|---|---|---|---|---|"]
+    md += [f"| {n} | {100 * clean[n]:.1f}% | " + ", ".join(f"{100 * v:.0f}%" for v in noise[n])
+           + f" | {sens[n]:.3f} | {100 * rate_to[n]:.0f}% | {100 * rate_from[n]:.0f}% |"
+           for n in names]
+    c = tr["correlation_noise_sensitivity_vs_transfer_to_target"]
+    md += ["", f"Noise sensitivity vs fooling rate of transferred examples (per target, n={c['n']}): "
+           f"Pearson {c['pearson']:.2f} (p={c['pearson_p']:.2f}), Spearman {c['spearman']:.2f}.",
+           "", "| attack | " + " | ".join(f"Linf {b}: transfer / white-box / SNR"
+                                         for b in config.budgets) + " |",
+           "|---|" + "---|" * len(config.budgets)]
+    for a, per in tr["attacks"].items():
+      md.append(f"| {a} | " + " | ".join(
+          f"{100 * v['transfer_rate']:.0f}% / {100 * np.mean(list(v['white_box'].values())):.0f}%"
+          f" / {np.median(list(v['median_snr_db'].values())):.1f} dB" for v in per.values()) + " |")
+    for a, per in tr["attacks"].items():
+      b = str(config.budgets[-1])
+      md += ["", f"Fooling rates, {a} at Linf {b} (rows: source, columns: target):", "",
+             _matrix_md(names, per[b]["matrix"])]
+    md.append("")
+    _write(workdir, "transfer_report", report, md, tic)  # after every task: partial runs count
+  return report
+
+
+def detection_study(config: ml_collections.ConfigDict, workdir: str,
+                    log: Callable[[str], None] = print) -> dict:
+  """Runs the detection study on every config.tasks task; writes
+  detection_report.json/.md, detection_<task>.png and examples/ into workdir."""
+  os.makedirs(workdir, exist_ok=True)
+  tic = time.perf_counter()
+  key = jax.random.key(config.seed)
+  report = {"config": config.to_dict(), "data": ATTRIBUTION, "tasks": {},
+            "note": ("The self-supervised representation is a small contrastive encoder "
+                     "trained here on the FSDD training split; pretrained hub models "
+                     "(wav2vec 2.0, HuBERT) are not reachable offline.")}
+  md = ["# Detecting adversarial audio with an ensemble of feature extractions (FSDD)", "",
+        f"Data: {ATTRIBUTION}.", "", report["note"], ""]
+  for t, task in enumerate(config.tasks):
+    tkey = jax.random.fold_in(key, t)
+    train, u, y = load_task(config, task)
+    fns, _ = train_models(config, task, train, jax.random.fold_in(tkey, 0), log)
+    victim, surrogate = config.victim, config.surrogate
+    reps = {n: detection.representation(n, train.info.sample_rate)
+            for n in config.representations}
+    if config.ssl_epochs:
+      enc_tic = time.perf_counter()
+      reps["ssl"] = jax.jit(ssl.train_encoder(train.waveforms, key=jax.random.fold_in(tkey, 1),
+                                              epochs=config.ssl_epochs))
+      log(f"[{task}] contrastive encoder trained in {time.perf_counter() - enc_tic:.0f} s")
+    # Detector training data: the first half of the clips; evaluation: the second half.
+    half = len(y) // 2
+    w = np.asarray(from_unit(u))
+
+    def craft(name, source, k):
+      if name == "square":
+        return _square(fns[source], u, y, config.budget, config.square_queries, k)
+      atk = transfer.make_attack(name, config.budget, steps=config.steps)
+      return transfer.attack_in_batches(atk, fns[source], u, y, key=k,
+                                        batch_size=config.batch_size_attack)
+
+    scenarios = {f"white-box {config.train_attack} (train attack)": (config.train_attack, victim)}
+    for a in config.other_attacks:
+      scenarios[f"white-box {a}"] = (a, victim)
+    scenarios[f"black-box transfer pgd from {surrogate}"] = ("pgd", surrogate)
+    if config.square_queries:
+      scenarios["black-box square"] = ("square", victim)
+    advs = {}
+    for i, (label, (a, src)) in enumerate(scenarios.items()):
+      adv = craft(a, src, jax.random.fold_in(tkey, 10 + i))
+      advs[label] = np.asarray(from_unit(adv))
+      log(f"[{task}] {label}: victim accuracy {accuracy(fns[victim], adv, y):.2f}")
+    train_label = next(iter(scenarios))
+    detectors = {n: detection.fit_detector(r, w[:half], advs[train_label][:half],
+                                           key=jax.random.fold_in(tkey, 2 + j))
+                 for j, (n, r) in enumerate(reps.items())}
+    rows = {}
+    for label, adv in advs.items():
+      clean_s = {n: d.score(w[half:]) for n, d in detectors.items()}
+      adv_s = {n: d.score(adv[half:]) for n, d in detectors.items()}
+      clean_s["ensemble"] = np.mean([clean_s[n] for n in detectors], 0)
+      adv_s["ensemble"] = np.mean([adv_s[n] for n in detectors], 0)
+      rows[label] = {n: {"auroc": detection.auroc(clean_s[n], adv_s[n]),
+                         "accuracy": detection.detection_accuracy(clean_s[n], adv_s[n])}
+                     for n in clean_s}
+      rows[label]["victim_accuracy"] = accuracy(fns[victim], to_unit(adv), y)
+      snr = np.asarray(snr_db(w, adv))  # +inf: clips the attack left unchanged
+      rows[label]["median_snr_db"] = (float(np.median(snr[np.isfinite(snr)]))
+                                      if np.isfinite(snr).any() else float("inf"))
+      rows[label]["changed_fraction"] = float(np.mean(np.isfinite(snr)))
+    examples = outputs.write_examples(
+        os.path.join(workdir, "examples"), w[:config.examples],
+        advs[train_label][:config.examples],
+        [f"{task}_{config.train_attack}_{i}" for i in range(config.examples)])
+    report["tasks"][task] = {"victim": victim, "surrogate": surrogate,
+                             "clean_accuracy": {n: accuracy(f, u, y) for n, f in fns.items()},
+                             "budget": config.budget, "rows": rows, "examples": examples}
+    cols = list(reps) + ["ensemble"]
+    md += [f"## Task: {task} (victim {victim}, Linf {config.budget})", "",
+           "AUROC / balanced accuracy on held-out clips:", "",
+           "| attack | victim acc | SNR | " + " | ".join(cols) + " |",
+           "|---|---|---|" + "---|" * len(cols)]
+    for label, r in rows.items():
+      md.append(f"| {label} | {100 * r['victim_accuracy']:.0f}% | {r['median_snr_db']:.1f} dB | "
+                + " | ".join(f"{r[c]['auroc']:.3f} / {100 * r[c]['accuracy']:.0f}%"
+                             for c in cols) + " |")
+    md.append("")
+    _plot_detection(task, rows, cols, os.path.join(workdir, f"detection_{task}.png"))
+    _write(workdir, "detection_report", report, md, tic)
+  return report
+
+
+def _write(workdir: str, stem: str, report: dict, md: list, tic: float) -> None:
+  """<stem>.json and <stem>.md with the wall time so far (rewritten after each task)."""
+  report["wall_time_s"] = time.perf_counter() - tic
+  write_json(os.path.join(workdir, f"{stem}.json"), report)
+  with open(os.path.join(workdir, f"{stem}.md"), "w") as f:
+    f.write("\n".join(md + [f"Wall time: {report['wall_time_s']:.0f} s."]) + "\n")
+
+
+def _square(logits_fn, u, y, budget, queries, key):
+  """Square (Linf) on waveforms: the clip is viewed as an image [batch, rows, 100, 1]
+  of consecutive 100-sample rows, so square windows are blocks of nearby samples."""
+  from jaxrobust.attacks.registry import ATTACKS
+  from jaxrobust.audio.space import unit_eps
+  n, t = u.shape
+  cols = 100 if t % 100 == 0 else 1
+  img = np.asarray(u).reshape(n, t // cols, cols, 1)
+  fn = lambda z: logits_fn(z.reshape(z.shape[0], t))
+  atk = ATTACKS.make("square", eps=unit_eps(budget), n_queries=queries)
+  run = jax.jit(lambda x, yy, k: atk(fn, x, yy, key=k))
+  return np.asarray(run(img, np.asarray(y), key)).reshape(n, t)
+
+
+def _plot_detection(task, rows, cols, path):
+  import matplotlib.pyplot as plt
+  labels = list(rows)
+  fig, ax = plt.subplots(figsize=(1.6 * len(cols) + 4, 0.5 * len(labels) + 2))
+  m = np.array([[rows[lab][c]["auroc"] for c in cols] for lab in labels])
+  ax.imshow(m, vmin=0.5, vmax=1, cmap="viridis")
+  for i in range(len(labels)):
+    for j in range(len(cols)):
+      ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=8,
+              color="w" if m[i, j] < 0.75 else "k")
+  ax.set_xticks(range(len(cols)), cols)
+  ax.set_yticks(range(len(labels)), labels, fontsize=8)
+  ax.set_title(f"{task}: detection AUROC ({ATTRIBUTION})", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)

@@ -1,0 +1,241 @@
+"""A model as the sequence of layers the bound walk reads: linear maps and ReLUs.
+
+A bound method needs the structure of a network, not just its `logits_fn`:
+this module turns one of our Flax models (+ its variables) into a `Network`,
+a pytree of ops (Dense, Conv, an elementwise Scale for the input
+normalization and eval-mode BatchNorm, Flatten, ReLU). The walk is over our
+own layers, not over jaxprs (jax_verify's interpreter broke with JAX
+updates): a model is supported when `network` knows its layer order.
+
+All ops act on ONE example (no batch axis); batched bounds vmap over examples.
+
+Supported: Linear, MLP, SmallCNN (with or without BatchNorm, eval mode), with
+the identity head. Unsupported (a clear error): residual networks
+(PreActResNet18, WideResNet: their blocks start with BatchNorm-ReLU and sum
+branches, not walked yet) and non-identity heads (sigsoftmax, tanh, ...).
+
+References:
+  Gowal et al., "On the Effectiveness of Interval Bound Propagation for
+  Training Verifiably Robust Models", 2018; Zhang et al., "Efficient Neural
+  Network Robustness Certification with General Activation Functions"
+  (CROWN), NeurIPS 2018.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Dense:
+  """y = v @ kernel + bias; v [in] -> [out]."""
+  kernel: jax.Array  # [in, out]
+  bias: jax.Array  # [out]
+
+  def linear(self, v):
+    return v @ self.kernel
+
+  def abs_linear(self, v):
+    return v @ jnp.abs(self.kernel)
+
+  def __call__(self, v):
+    return self.linear(v) + self.bias
+
+
+@struct.dataclass
+class Conv:
+  """Flax nn.Conv on one example: v [h, w, c_in] -> [h', w', c_out] (NHWC, HWIO)."""
+  kernel: jax.Array  # [kh, kw, c_in, c_out]
+  bias: jax.Array  # [c_out]
+  strides: tuple = struct.field(pytree_node=False, default=(1, 1))
+  padding: Any = struct.field(pytree_node=False, default="SAME")
+
+  def _conv(self, v, kernel):
+    return jax.lax.conv_general_dilated(
+        v[None], kernel, self.strides, self.padding,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"))[0]
+
+  def linear(self, v):
+    return self._conv(v, self.kernel)
+
+  def abs_linear(self, v):
+    return self._conv(v, jnp.abs(self.kernel))
+
+  def __call__(self, v):
+    return self.linear(v) + self.bias
+
+
+@struct.dataclass
+class Scale:
+  """Elementwise y = scale * v + shift, per channel (the last axis): the input
+  normalization (1/std, -mean/std) and eval-mode BatchNorm folded."""
+  scale: jax.Array  # [channels]
+  shift: jax.Array  # [channels]
+
+  def linear(self, v):
+    return v * self.scale
+
+  def abs_linear(self, v):
+    return v * jnp.abs(self.scale)
+
+  def __call__(self, v):
+    return self.linear(v) + self.shift
+
+
+@struct.dataclass
+class Flatten:
+  """v [...] -> [prod(...)]."""
+
+  def linear(self, v):
+    return v.reshape(-1)
+
+  abs_linear = linear
+  __call__ = linear
+
+
+@struct.dataclass
+class ReLU:
+  """max(v, 0)."""
+
+  def __call__(self, v):
+    return jax.nn.relu(v)
+
+
+LINEAR_OPS = (Dense, Conv, Scale, Flatten)
+
+
+@struct.dataclass
+class Network:
+  """A feed-forward network: ops applied in order to one example.
+
+  input_shape: one example's shape (e.g. (28, 28, 1)); ops: a tuple of
+  Dense/Conv/Scale/Flatten/ReLU. `network(model, variables)` builds one.
+  """
+  ops: tuple
+  input_shape: tuple = struct.field(pytree_node=False)
+
+  def __call__(self, x):
+    """Logits [classes] of one example x [*input_shape]."""
+    for op in self.ops:
+      x = op(x)
+    return x
+
+  def shapes(self) -> list[tuple]:
+    """The input shape of every op, then the output shape (len(ops) + 1 entries)."""
+    shapes, v = [self.input_shape], jax.ShapeDtypeStruct(self.input_shape, jnp.float32)
+    for op in self.ops:
+      v = jax.eval_shape(op, v)
+      shapes.append(tuple(v.shape))
+    return shapes
+
+
+def _normalize(mean, std) -> Scale:
+  std = jnp.asarray(std, jnp.float32)
+  return Scale(1.0 / std, -jnp.asarray(mean, jnp.float32) / std)
+
+
+def _batch_norm(stats, params, epsilon: float = 1e-5) -> Scale:
+  """Eval-mode flax BatchNorm (jaxrobust.models.layers.batch_norm) as a Scale."""
+  scale = params["scale"] / jnp.sqrt(stats["var"] + epsilon)
+  return Scale(scale, params["bias"] - stats["mean"] * scale)
+
+
+def _check_head(model) -> None:
+  if getattr(model, "head", "identity") != "identity":
+    raise ValueError(f"certify supports the identity head only; {type(model).__name__} has "
+                     f"head={model.head!r} (a nonlinear output map the bound walk does not "
+                     "relax). Certify the model with head='identity'.")
+
+
+def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
+  """The bound walk's view of `model` with `variables` for inputs [*input_shape].
+
+  Args:
+    model: a jaxrobust model: Linear, MLP or SmallCNN (identity head).
+    variables: its variables ({"params": ..., "batch_stats": ...}).
+    input_shape: one example's shape [h, w, c].
+  Raises:
+    TypeError: for a model the walk does not know (residual networks, custom modules).
+  """
+  # Imported here: jaxrobust.models imports modules that import jaxrobust.train, which
+  # imports the defenses, which import this module (a cycle at import time).
+  from jaxrobust.models.cnn import SmallCNN  # pylint: disable=import-outside-toplevel
+  from jaxrobust.models.simple import MLP, Linear  # pylint: disable=import-outside-toplevel
+  _check_head(model)
+  params = variables["params"]
+  ops = [_normalize(model.mean, model.std)]
+  if isinstance(model, (Linear, MLP)):
+    ops.append(Flatten())
+    widths = tuple(model.hidden) if isinstance(model, MLP) else ()
+    for i in range(len(widths) + 1):
+      p = params[f"Dense_{i}"]
+      ops.append(Dense(p["kernel"], p["bias"]))
+      if i < len(widths):
+        ops.append(ReLU())
+  elif isinstance(model, SmallCNN):
+    for i, width in enumerate(model.features):
+      p = params[f"Conv_{i}"]
+      bias = p["bias"] if "bias" in p else jnp.zeros((width,), p["kernel"].dtype)
+      ops.append(Conv(p["kernel"], bias, (2, 2), "SAME"))
+      if model.batchnorm:
+        ops.append(_batch_norm(variables["batch_stats"][f"BatchNorm_{i}"],
+                               params[f"BatchNorm_{i}"]))
+      ops.append(ReLU())
+    ops.append(Flatten())
+    for i in range(2):
+      p = params[f"Dense_{i}"]
+      ops += [Dense(p["kernel"], p["bias"])] + ([ReLU()] if i == 0 else [])
+  else:
+    raise TypeError(
+        f"certify cannot walk a {type(model).__name__}: supported models are Linear, MLP "
+        "and SmallCNN (jaxrobust.models 'linear', 'mlp', 'small_cnn'); residual networks "
+        "(preact_resnet18, wide_resnet) are not supported yet.")
+  return Network(tuple(ops), tuple(input_shape))
+
+
+def capture(logits_fn: Callable[[jax.Array], Any], x: jax.Array
+            ) -> tuple[nn.Module, Any, Any]:
+  """(model, variables, logits_fn(x)) of a `logits_fn` that applies one of our Flax
+  models to x.
+
+  Calls logits_fn(x) while intercepting the outermost module's call (flax
+  `intercept_methods`), so that a defense that sees only its train/eval logits
+  functions can still bound the model, with the (traced, differentiable)
+  parameters that function closes over. The call happens at the caller's
+  trace level: the captured values belong to the caller's trace.
+
+  Raises:
+    TypeError: logits_fn called no Flax model, or called it on something
+      other than its input (a wrapper that changes x is not walked).
+  """
+  found = []
+
+  def interceptor(next_fun, args, kwargs, context):
+    module = context.module
+    if not found and context.method_name == "__call__" and module.scope is not None \
+        and module.scope.parent is None:
+      found.append((module, module.variables, args[0] is x))
+    return next_fun(*args, **kwargs)
+
+  with nn.intercept_methods(interceptor):
+    out = logits_fn(x)
+  if not found:
+    raise TypeError("certify needs a logits_fn that applies a jaxrobust Flax model "
+                    "(e.g. jaxrobust.models.as_logits_fn(model, variables)); this one "
+                    "called no Flax module.")
+  model, variables, same_input = found[0]
+  if not same_input:
+    raise TypeError("certify: the logits_fn changed its input before calling the model; "
+                    "bounds are only sound for a logits_fn that calls the model on x itself.")
+  return model, variables, out
+
+
+def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
+  """`network(...)` of the model a logits_fn applies; x [batch, *input_shape]."""
+  model, variables, _ = capture(logits_fn, x)
+  return network(model, variables, x.shape[1:])
