@@ -18,7 +18,6 @@ Neural Networks via Gradient Diversity Regularization", IEEE TPAMI 2022
 (arXiv:2107.02425).
 """
 
-import json
 import os
 
 import jax

@@ -306,7 +306,7 @@ def _bayes_pairs(params: Any):
 
 
 def kl_divergence(params: Any, prior_std: float) -> jax.Array:
-  """KL(q || p) summed over every Bayesian weight: q = N(mu, softplus(rho)^2), p = N(0, prior_std^2).
+  """KL(q || p) summed over the Bayesian weights: q = N(mu, softplus(rho)^2), p = N(0, prior_std^2).
 
   Per weight: log(prior_std / sigma) + (sigma^2 + mu^2) / (2 prior_std^2) - 1/2
   (Blundell et al. 2015; the closed form Adv-BNN uses). 0 for a tree without
