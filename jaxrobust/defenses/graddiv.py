@@ -11,13 +11,14 @@ Concentration measures (per example, d = input dimension, S >= 2 draws):
   mean_resultant_length   R = ||(1/S) sum_k u_k||, in [0, 1]: 1 for identical
       directions, ~1/sqrt(S) for independent uniform ones (E[R^2] = 1/S).
       The directional-statistics summary of concentration (Mardia & Jupp,
-      "Directional Statistics", 2000, sec. 9.2).
+      "Directional Statistics", 2000).
   vmf_kappa               kappa = R (d - R^2) / (1 - R^2): the approximate
       maximum-likelihood concentration of a von Mises-Fisher distribution
       fitted to the u_k (Banerjee, Dhillon, Ghosh & Sra, "Clustering on the
       Unit Hypersphere using von Mises-Fisher Distributions", JMLR 2005,
-      eq. 4.4). Unbounded as R -> 1 (R is capped at 1 - 1e-6 here); biased
-      upwards for small S (uniform directions give R ~ 1/sqrt(S), kappa ~ d/sqrt(S)).
+      their closed-form approximation). Unbounded as R -> 1 (R is capped at
+      1 - 1e-6 here); biased upwards for small S (uniform directions give
+      R ~ 1/sqrt(S), kappa ~ d/sqrt(S)).
   mean_cosine             (1 / (S (S - 1))) sum_{i != j} u_i . u_j, in
       [-1/(S-1), 1]: the mean pairwise cosine similarity; 1 for identical
       directions, 0 in expectation for independent uniform ones (unbiased).
@@ -81,7 +82,7 @@ def mean_resultant_length(u: jax.Array) -> jax.Array:
 
 
 def vmf_kappa(u: jax.Array) -> jax.Array:
-  """Banerjee et al.'s (2005, eq. 4.4) vMF concentration R (d - R^2) / (1 - R^2), [batch].
+  """Banerjee et al.'s (2005) vMF concentration R (d - R^2) / (1 - R^2), [batch].
 
   R is capped at 1 - 1e-6 (identical directions give a large finite kappa,
   ~ d / 2e-6, with zero gradient).

@@ -87,6 +87,17 @@ def test_randomized_report_repeats_predictions_over_the_split(digits):
   assert report["clean"]["mean"] == pytest.approx(np.concatenate(parts, 1).mean())
 
 
+@pytest.mark.slow
+def test_autoattack_rand_attacks_the_randomized_model(digits):
+  images, labels, info = digits
+  model, variables = _model(info, input_noise=0.3)
+  aa = attacks.AutoAttack(eps=0.3, version="rand", steps=3, eot_iter=2)
+  report = rand_eval.randomized_report(model, variables, images[:16], labels[:16],
+                                       {"autoattack-rand": aa}, key=jax.random.key(1),
+                                       repeats=3, batch_size=16)
+  assert report["autoattack-rand"]["mean"] <= report["clean"]["mean"]
+
+
 def test_takes_key_and_attack_points():
   assert rand_eval.takes_key(attacks.EOTPGD())
   assert rand_eval.takes_key(attacks.AutoAttack(version="rand"))
