@@ -36,6 +36,7 @@ def _lts4_deepfool(logits_fn, x, y, steps, overshoot):
   return np.stack(out)
 
 
+@pytest.mark.slow
 def test_paper_variant_follows_the_authors_code():
   logits_fn = _mlp()
   x = jax.random.uniform(jax.random.key(0), (8, 3, 4, 1))
@@ -50,6 +51,7 @@ def test_paper_variant_follows_the_authors_code():
   assert float(jnp.abs(clipped - ours).max()) > 1e-3
 
 
+@pytest.mark.slow
 def test_the_variants_differ_only_where_the_box_binds():
   # Inside the box, x + (1 + o) sum r_i is torchattacks' x_i + (1 + o) r_i step by step.
   logits_fn, _, x, y = _linear(classes=5)

@@ -12,6 +12,7 @@ FIGURES = ("loss_surfaces.png", "gradient_lipschitz.png", "trajectory_lipschitz.
            "eigenvalue_vs_eps.png")
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_figures_and_tables(tmp_path):
   table = linear_theory.run(config_lib.get_config("tiny"), str(tmp_path))
   for name in FIGURES + ("table.json", "table.md"):

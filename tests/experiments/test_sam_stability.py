@@ -14,6 +14,7 @@ def _rows(rows, problem):
   return {(r["optimizer"], r["rho"]): r for r in rows if r["problem"] == problem}
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_the_table_json_and_figure(tmp_path):
   rows = sam_stability.run(config_lib.get_config("tiny"), str(tmp_path))
   for name in ("sam_stability.md", "sam_stability.json", "sam_stability.png"):

@@ -315,6 +315,7 @@ def test_mapping_hook_for_a_users_architecture():
 # ---------------------------------------------------------------- experiments.evaluate
 
 
+@pytest.mark.slow
 def test_evaluate_flag_runs_the_evaluation_on_a_torch_checkpoint(tmp_path, capsys):
   """--torch_checkpoint: the report's clean accuracy is the torch model's own."""
   import json
