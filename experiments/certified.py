@@ -30,7 +30,8 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
-from jaxrobust import attacks, certify, data, defenses, train
+from experiments.configs import default as default_config
+from jaxrobust import attacks, certify, data, train
 from jaxrobust.eval import EnsembleEvaluator, Evaluator, certified as eval_certified, suite
 from jaxrobust.train import loop
 
@@ -48,63 +49,40 @@ def define_flags() -> None:
 FLAGS = flags.FLAGS
 
 
-def build_defense(config: ml_collections.ConfigDict, name: str, steps_per_epoch: int):
-  """The defense `name` at the config's budgets; schedules in steps."""
+def defense_section(config: ml_collections.ConfigDict, name: str,
+                    steps_per_epoch: int) -> dict:
+  """The defense `name` at the config's budgets, as a `config.defense` section
+  of the main job; the IBP / CROWN-IBP eps ramp in global steps."""
   t = config.certified_training
   schedule = {"eps": t.eps, "warmup_steps": t.warmup_epochs * steps_per_epoch,
               "ramp_steps": t.ramp_epochs * steps_per_epoch}
-  if name == "ibp":
-    return defenses.create("ibp", kappa=t.ibp_kappa, **schedule)
-  if name == "crown_ibp":
-    return defenses.create("crown_ibp", kappa=t.crown_ibp_kappa, beta=t.crown_ibp_beta,
-                           **schedule)
-  if name == "pgd_at":
-    return defenses.create("pgd_at", attack=attacks.PGD(**config.pgd_at.to_dict()))
-  if name == "standard":
-    return defenses.create("standard")
-  raise ValueError(f"Unknown defense {name!r} in config.defenses; valid: standard, pgd_at, "
-                   "ibp, crown_ibp.")
+  sections = {
+      "standard": {"name": "standard"},
+      "pgd_at": {"name": "pgd_at", "attack": {"name": "pgd", **config.pgd_at.to_dict()}},
+      "ibp": {"name": "ibp", "kappa": t.ibp_kappa, **schedule},
+      "crown_ibp": {"name": "crown_ibp", "kappa": t.crown_ibp_kappa,
+                    "beta": t.crown_ibp_beta, **schedule}}
+  if name not in sections:
+    raise ValueError(f"Unknown defense {name!r} in config.defenses; valid: "
+                     f"{', '.join(sections)}.")
+  return sections[name]
 
 
-def fit_scheduled(config, name: str, workdir: str):
-  """Trains one model on the library's step and epoch loop; a defense with `at_step`
-  (IBP, CROWN-IBP) gets its view at every global step. Returns (model, variables, test)."""
-  train_ds, test_ds = loop.load_splits(config)
-  info = train_ds.info
-  model = loop.build_model(config, info)
-  steps_per_epoch = data.num_batches(len(train_ds.labels), config.batch_size)
-  defense = build_defense(config, name, steps_per_epoch)
-  tx = train.make_optimizer(config.optimizer, steps_per_epoch * config.epochs)
-  key = jax.random.key(config.seed)
-  state = train.init_state(model, tx, info.input_shape, jax.random.fold_in(key, 0))
-  step_key, data_key = jax.random.fold_in(key, 2), jax.random.fold_in(key, 1)
-
-  def step(state, batch, s):
-    d = defense.at_step(s) if hasattr(defense, "at_step") else defense
-    return train.make_train_step(model, d, tx)(state, batch, jax.random.fold_in(step_key, s))
-
-  jstep = jax.jit(step, donate_argnums=0)
-  accuracy = loop.clean_accuracy(model, test_ds, config.eval_batch_size, key)
-
-  def train_epoch(state, epoch, tick):
-    sums, per_step = None, []
-    for i, (x, y) in enumerate(data.epoch_batches(train_ds.images, train_ds.labels,
-                                                  config.batch_size, key=data_key,
-                                                  epoch=epoch)):
-      state, metrics = jstep(state, (jnp.asarray(x), jnp.asarray(y)),
-                             (epoch - 1) * steps_per_epoch + i)
-      sums = metrics if sums is None else train.driver.accumulate(sums, metrics)
-      per_step.append((metrics["loss"], metrics["grad_norm"]))
-      tick(1)
-    return state, sums, per_step
-
-  fingerprint = {"dataset": info.name, "model": config.model.to_dict(), "defense": name}
-  state, _ = train.run_epochs(
-      state, train_epoch, lambda state, record, history: {"test_accuracy": accuracy(state)},
-      workdir=workdir, fingerprint=json.loads(json.dumps(fingerprint)), epochs=config.epochs,
-      steps_per_epoch=steps_per_epoch, learning_rate=config.optimizer.learning_rate,
-      progress=config.progress)
-  return model, train.variables(state), test_ds
+def training_config(config: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
+  """The main job's config (experiments/configs/default.py) training model `name`
+  with this experiment's data, model, optimizer and schedule; no per-epoch
+  monitors (the evaluation here is the report)."""
+  c = default_config.get_config("standard")
+  for field in ("seed", "dataset", "data_dir", "progress", "epochs", "batch_size",
+                "eval_batch_size"):
+    c[field] = config[field]
+  c.model = ml_collections.ConfigDict(config.model.to_dict())
+  c.optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
+  train_size = len(loop.load_splits(c)[0].labels)
+  c.defense = ml_collections.ConfigDict(defense_section(
+      config, name, data.num_batches(train_size, config.batch_size)))
+  c.robust_gap.num_examples = 0
+  return c
 
 
 def evaluate_model(config, model, variables, test) -> dict:
@@ -213,8 +191,9 @@ def run(config, workdir: str) -> dict:
   os.makedirs(workdir, exist_ok=True)
   reports = {}
   for name in pipeline.attack_names(config.defenses):
-    model, variables, test = fit_scheduled(config, name, os.path.join(workdir, name))
-    reports[name] = evaluate_model(config, model, variables, test)
+    # train.fit gives IBP / CROWN-IBP their eps ramp at every global step (defense.at_step).
+    fit = train.fit(training_config(config, name), os.path.join(workdir, name))
+    reports[name] = evaluate_model(config, fit.model, train.variables(fit.state), fit.test)
     # After every model: a long run that is stopped keeps the models done so far.
     table = write_outputs(workdir, config, reports, time.perf_counter() - tic)
   print(table, flush=True)

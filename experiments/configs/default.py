@@ -78,9 +78,10 @@ def get_config(defense: str = "pgd_at", attack_steps: int = 10) -> ml_collection
       "name": "adam", "learning_rate": 1e-3, "schedule": "cosine",
       "warmup_steps": 0, "weight_decay": 0.0})
   # Sharpness-aware wrapper (jaxrobust.optim): rho = 0 keeps the base optimizer;
-  # kind "sam" | "asam" (eta) | "psatt" (period), e.g. --config.optimizer.sam.rho=0.05.
+  # kind "sam" | "asam" (eta) | "psatt" (period; direction "update", the
+  # authors' previous-step rule, or "gradient"), e.g. --config.optimizer.sam.rho=0.05.
   c.optimizer.sam = ml_collections.ConfigDict({
-      "rho": 0.0, "kind": "sam", "eta": 0.01, "period": 1})
+      "rho": 0.0, "kind": "sam", "eta": 0.01, "period": 1, "direction": "update"})
 
   c.augment = ml_collections.ConfigDict({"crop_padding": 0, "flip": False})
 

@@ -112,7 +112,13 @@ def _rho_init(std: float):
 
 
 class _Bayes(nn.Module):
-  """Shared parameter handling of the mean-field Gaussian layers."""
+  """Shared parameter handling of the mean-field Gaussian layers (each declares
+  `posterior_std_init` after its own required fields: a dataclass field with a
+  default cannot precede them)."""
+
+  def __post_init__(self):
+    _checks.check_real("posterior_std_init", self.posterior_std_init, low=0, low_open=True)
+    super().__post_init__()
 
   def weights(self, name: str, init, shape, dtype):
     """mu + softplus(rho) * N(0, 1) (one draw for the whole batch), or mu without the stream."""
@@ -134,10 +140,6 @@ class BayesDense(_Bayes):
   features: int
   posterior_std_init: float = 1e-3
 
-  def __post_init__(self):
-    _checks.check_real("posterior_std_init", self.posterior_std_init, low=0, low_open=True)
-    super().__post_init__()
-
   @nn.compact
   def __call__(self, x):
     shape = (x.shape[-1], self.features)
@@ -152,10 +154,6 @@ class BayesConv(_Bayes):
   kernel_size: Sequence[int] = (3, 3)
   strides: int = 1
   posterior_std_init: float = 1e-3
-
-  def __post_init__(self):
-    _checks.check_real("posterior_std_init", self.posterior_std_init, low=0, low_open=True)
-    super().__post_init__()
 
   @nn.compact
   def __call__(self, x):

@@ -42,7 +42,8 @@ def make_schedule(name: str, learning_rate: float, total_steps: int,
 def make_optimizer(config, total_steps: int) -> optax.GradientTransformation:
   """optax optimizer from config fields: name, learning_rate, schedule,
   warmup_steps, weight_decay, momentum (sgd), nesterov (sgd), and an optional
-  `sam` block {rho, kind ("sam", "asam", "psatt"), eta (asam), period (psatt)}
+  `sam` block {rho, kind ("sam", "asam", "psatt"), eta (asam), period and
+  direction (psatt: "update" or "gradient")}
   that wraps the result in a sharpness-aware transform (rho = 0 or no block:
   the base optimizer unchanged)."""
   name = config.name
@@ -82,4 +83,5 @@ def _sharpness_aware(base: optax.GradientTransformation, sam_config
     return sam(base, rho)
   if kind == "asam":
     return asam(base, rho, eta=sam_config.get("eta", 0.01))
-  return psatt(base, rho, period=sam_config.get("period", 1))
+  return psatt(base, rho, period=sam_config.get("period", 1),
+               direction=sam_config.get("direction", "update"))

@@ -249,6 +249,9 @@ def test_make_optimizer_leaves_the_base_unchanged_for_rho_zero():
   config.sam.kind = "psatt"
   config.sam.period = 2
   assert isinstance(make_optimizer(config, 10).init(params), PSATTState)
+  config.sam.direction = "sideways"  # the config's direction reaches psatt
+  with pytest.raises(ValueError, match="direction"):
+    make_optimizer(config, 10)
 
 
 def test_bad_hyperparameters_raise_clear_errors():
