@@ -7,10 +7,13 @@ r"""Detecting adversarial audio with an ensemble of feature extractions, on FSDD
 Per task, trains the victim and surrogate speech models, crafts the detector's
 training attack (white-box PGD) and test attacks (other white-box attacks,
 PGD transferred from the surrogate, Square), trains one detector per feature
-extraction (STFT, log-mel, MFCC, a contrastive self-supervised encoder) on
-clean vs training-attack clips, and reports AUROC / accuracy of each and of
-their ensemble on held-out clips (detection_report.json/.md,
-detection_<task>.png, examples/).
+extraction (STFT, log-mel, MFCC, a self-supervised encoder trained here by
+masked prediction) on clean vs training-attack clips, and reports AUROC /
+accuracy of each and of their ensemble on held-out clips, once with
+perturbations anywhere and once restricted to each clip's speech region
+(config.regions; detection_report.json/.md, detection_<task>_<region>.png,
+examples/). Models and the encoder are checkpointed (config.checkpoint_dir);
+a killed run resumes them.
 
 References: the detection study of Kim, Park, Choi, Lee et al. (ensemble of
 diverse feature extractions); see jaxrobust/audio/detection.py.

@@ -21,10 +21,12 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
+from jaxrobust import distributed
 
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
+  distributed.define_flags()  # --coordinator_address, --num_processes, --process_id
   config_flags.DEFINE_config_file(
       "config", os.path.join(os.path.dirname(__file__), "configs", "evaluation", "default.py"),
       "Evaluation configuration (ml_collections file).", lock_config=True)
@@ -136,6 +138,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
   with pipeline.one_line_errors("experiments.evaluate"):
+    distributed.initialize_from_flags(FLAGS)  # first: before any other JAX call
     if FLAGS.torch_checkpoint:
       evaluate_torch_checkpoint(FLAGS.config, FLAGS.torch_checkpoint, FLAGS.output_dir)
       return

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import jax
 import ml_collections
 
-from jaxrobust import data, eval as jr_eval, train
+from jaxrobust import data, distributed, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
 
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
@@ -76,6 +76,8 @@ def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[st
       "train_time_s": sum(r["train_time_s"] for r in result.history),
       "devices": [str(d) for d in jax.devices()],
   })
+  if not distributed.is_main_process():  # every process computed it; one writes it
+    return report
   jr_eval.write_json(os.path.join(workdir, "report.json"), report)
   jr_eval.plot_training_curves(result.history, os.path.join(workdir, "training_curves.png"),
                                title=f"{config.defense.name} / {config.model.name} / "
@@ -118,6 +120,8 @@ def evaluate_workdirs(config, workdirs, output_dir=None, epoch=None) -> list[dic
   for r, report in zip(runs, reports):
     report.update({"workdir": r.workdir, "epoch": r.epoch, "fingerprint": r.fingerprint})
 
+  if not distributed.is_main_process():  # every process computed them; one writes them
+    return reports
   output_dir = output_dir or os.path.join(workdirs[0], "evaluation")
   os.makedirs(output_dir, exist_ok=True)
   jr_eval.write_json(os.path.join(output_dir, "evaluation.json"),

@@ -16,6 +16,8 @@ def get_config(mode: str = "") -> ml_collections.ConfigDict:
   c.seed = 0
   c.fsdd_dir = ""
   c.data_dir = ""
+  c.checkpoint_dir = ""      # "": <workdir>/checkpoints; share one between the two studies
+                             # to train each model once (same seed, data and options)
   c.num_samples = 8000
   c.tasks = ("digits", "speakers")
   c.models = ("speech_logmel_cnn", "speech_wave_cnn")
@@ -32,14 +34,22 @@ def get_config(mode: str = "") -> ml_collections.ConfigDict:
   c.other_attacks = ("fgsm", "mifgsm", "noise_injected")
   c.square_queries = 300     # 0: no Square scenario
   c.representations = ("stft", "mel", "mfcc")
-  c.ssl_epochs = 4           # contrastive encoder epochs (0: no self-supervised detector)
+  c.ssl_epochs = 4           # self-supervised encoder epochs (0: no self-supervised detector)
+  c.ssl_objective = "masked"  # or "contrastive" (jaxrobust.audio.ssl.OBJECTIVES)
+  # "full": perturbations anywhere; "speech": only in each clip's non-silent span (the zero
+  # padding of FSDD's short clips would otherwise expose any perturbation).
+  c.regions = ("full", "speech")
   c.batch_size_attack = 100
   c.examples = 2
   if mode == "quick":
-    c.epochs = 4
-    c.train_clips = 1200
+    # The models train as in audio_transfer.py:quick (same seed and options), so with a
+    # shared checkpoint_dir this study restores them instead of training again.
+    c.num_samples = 6000
+    c.train_clips = 1800
+    c.epochs = 6
+    c.batch_size = 32
     c.eval_clips = 200
-    c.ssl_epochs = 2
+    c.ssl_epochs = 3
     c.square_queries = 100
   elif mode:
     raise ValueError(f"Unknown config mode {mode!r}; valid: '', 'quick'.")

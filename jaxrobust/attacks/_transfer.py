@@ -171,7 +171,7 @@ def momentum_loop(gradient: GradientFn, x: jax.Array, x_start: jax.Array, *, eps
     return x_adv, g, v
 
   zeros = jnp.zeros_like(x)
-  return jax.lax.fori_loop(0, steps, step, (x_start, zeros, zeros))[0]
+  return _core.step_loop(steps, step, (x_start, zeros, zeros))[0]
 
 
 def start(attack, x: jax.Array, key: Optional[jax.Array]):

@@ -113,4 +113,4 @@ class RFGSM(Attack):
       return _step(logits_fn, cross_entropy, x, x_adv, y, self.eps, self.step_size,
                    "linf", self.targeted)
 
-    return jax.lax.fori_loop(0, self.steps, step, start)
+    return _core.step_loop(self.steps, step, start)

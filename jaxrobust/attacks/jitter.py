@@ -82,4 +82,4 @@ class Jitter(Attack):
 
     x_adv = (_core.random_start(start_key, x, self.eps, "linf")
              if self.random_start else x)
-    return jax.lax.fori_loop(0, self.steps, step, x_adv)
+    return _core.step_loop(self.steps, step, x_adv)

@@ -7,7 +7,6 @@ References:
 
 from __future__ import annotations
 
-import jax
 from flax import struct
 
 from jaxrobust.attacks import _core
@@ -46,7 +45,7 @@ class PGD(Attack):
 
     x_adv = (_core.random_start(key, x, self.eps, self.norm)
              if self.random_start else x)
-    return jax.lax.fori_loop(0, self.steps, step, x_adv)
+    return _core.step_loop(self.steps, step, x_adv)
 
 
 def madry_pgd(eps: float = 0.3, steps: int = 10, step_size: float | None = None,

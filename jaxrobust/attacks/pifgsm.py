@@ -99,4 +99,4 @@ class PIFGSM(Attack):
       return x_adv, a, g
 
     zeros = jnp.zeros_like(x)
-    return jax.lax.fori_loop(0, self.steps, body, (x_start, zeros, zeros))[0]
+    return _core.step_loop(self.steps, body, (x_start, zeros, zeros))[0]

@@ -1,4 +1,19 @@
-"""Robustness curves: one attack at K radii in one program (vmap over stacked attacks)."""
+"""Robustness curves: one attack at K radii in one program.
+
+Two ways to run the K stacked copies of an attack (`STRATEGIES`):
+  "vmap" (the default): one batched program, every step at K x the batch.
+  "sequential": the K copies one after another in the same program, each at
+    the caller's batch, as straight-line code (a `lax.map` would put the model
+    in a loop body, which XLA:CPU runs slower: `attacks._core.step_loop`).
+Why two: on XLA:CPU a forward+backward pass at 8 x 256 images costs ~1.5x
+eight passes at 256 (the activations outgrow the caches), so the vmapped
+8-radius PGD-10 curve ran 1.06-1.4x slower than 8 calls of one compiled attack
+(bench/attacks.py, small CNN, batch 256); "sequential" ran 1.07-1.37x faster
+than the 8 calls but compiles K copies (5.5x vmap's compile there, and XLA's
+compile time grows faster than the program), so it is the choice for long
+evaluations on CPU, not the default. On a GPU the vmapped program fills the
+device. Both give the single calls' results.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+
+from jaxrobust.attacks import _core
+
+STRATEGIES = ("vmap", "sequential")
 
 
 def stack_eps(attack, eps: Sequence[float], scale_step: bool = True):
@@ -35,23 +54,34 @@ def stack_eps(attack, eps: Sequence[float], scale_step: bool = True):
   return jax.tree.map(lambda *leaves: jnp.stack([jnp.asarray(l) for l in leaves]), *copies)
 
 
+def _over_radii(fn, stacked, strategy: str) -> jax.Array:
+  """fn(one attack) for each of the K stacked copies, stacked: [K, ...]."""
+  _core.check_choice("strategy", strategy, STRATEGIES)
+  if strategy == "vmap":
+    return jax.vmap(fn)(stacked)
+  k = jax.tree.leaves(stacked)[0].shape[0]
+  return jnp.stack([fn(jax.tree.map(lambda leaf: leaf[i], stacked)) for i in range(k)])
+
+
 def sweep(attack, logits_fn, x: jax.Array, y: jax.Array, *, eps: Sequence[float],
-          key: jax.Array | None = None) -> jax.Array:
+          key: jax.Array | None = None, strategy: str = "vmap") -> jax.Array:
   """Adversarial examples at every radius: [K, batch, ...] for K = len(eps).
 
-  One vmapped program: jit it once (`jax.jit(functools.partial(sweep, attack,
-  logits_fn), static_argnames=...)` or jit the caller) to compile a whole curve.
-  Every radius uses the same key, so curves are comparable point by point.
+  One program: jit the caller (eps a Python sequence, or traced) to compile a
+  whole curve. Every radius uses the same key, so curves are comparable point
+  by point. strategy: "vmap" or "sequential" (see the module).
   """
   stacked = stack_eps(attack, eps)
-  return jax.vmap(lambda a: a(logits_fn, x, y, key=key))(stacked)
+  return _over_radii(lambda a: a(logits_fn, x, y, key=key), stacked, strategy)
 
 
 def robust_accuracy_curve(attack, logits_fn, x: jax.Array, y: jax.Array, *,
-                          eps: Sequence[float], key: jax.Array | None = None) -> jax.Array:
+                          eps: Sequence[float], key: jax.Array | None = None,
+                          strategy: str = "vmap") -> jax.Array:
   """Accuracy [K] of logits_fn on attack(x) at each radius in eps."""
-  x_adv = sweep(attack, logits_fn, x, y, eps=eps, key=key)
-  return jax.vmap(lambda z: jnp.mean(logits_fn(z).argmax(-1) == y))(x_adv)
+  def accuracy(a):
+    return jnp.mean(logits_fn(a(logits_fn, x, y, key=key)).argmax(-1) == y)
+  return _over_radii(accuracy, stack_eps(attack, eps), strategy)
 
 
 @struct.dataclass
@@ -64,10 +94,12 @@ class Sweep:
   Attributes:
     attack: the attack swept over radii (its own eps is replaced).
     eps: radii [K] (a pytree leaf: the curve's radii can be traced).
+    strategy: "vmap" or "sequential" (static; see the module).
   """
   attack: Any
   eps: Any
+  strategy: str = struct.field(pytree_node=False, default="vmap")
 
   def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
                key: jax.Array | None = None) -> jax.Array:
-    return sweep(self.attack, logits_fn, x, y, eps=self.eps, key=key)
+    return sweep(self.attack, logits_fn, x, y, eps=self.eps, key=key, strategy=self.strategy)

@@ -49,4 +49,4 @@ class TPGD(Attack):
       x_adv = x_adv + self.step_size * _core.ascent_direction(grad, "linf")
       return _core.to_ball_and_box(x, x_adv, self.eps, "linf")
 
-    return jax.lax.fori_loop(0, self.steps, step, start)
+    return _core.step_loop(self.steps, step, start)

@@ -86,4 +86,4 @@ class UPGD(Attack):
 
     x_adv = (_core.random_start(start_key, x, self.eps, self.norm)
              if self.random_start else x)
-    return jax.lax.fori_loop(0, self.steps, step, (x_adv, jnp.zeros_like(x)))[0]
+    return _core.step_loop(self.steps, step, (x_adv, jnp.zeros_like(x)))[0]

@@ -3,5 +3,6 @@
 from jaxrobust.audio.features import (dct_matrix, frames, hann_window, log_mel_spectrogram,
                                       mel_filterbank, mel_spectrogram, mfcc, power_spectrogram,
                                       power_to_db, stft_magnitude)
+from jaxrobust.audio.region import REGIONS, speech_mask, speech_region
 from jaxrobust.audio.space import from_unit, snr_db, to_unit, unit_eps
-from jaxrobust.audio.training import accuracy, predict, train_classifier
+from jaxrobust.audio.training import accuracy, predict, run_scan_epochs, train_classifier

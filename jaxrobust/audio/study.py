@@ -5,8 +5,10 @@ adversarial examples on each (FGSM, PGD, MI-FGSM, noise-injected) at each
 budget, fills the source x target fooling matrices, measures each model's
 noise sensitivity and correlates it with how often transferred examples fool
 it. `detection_study` trains per-representation detectors on one white-box
-attack and scores them and their ensemble on white-box and black-box attacks.
-Both write JSON, markdown, PNG figures and WAV/PNG examples into a workdir.
+attack and scores them and their ensemble on white-box and black-box attacks,
+per perturbation region (anywhere, or only in each clip's speech region,
+`jaxrobust.audio.region`). Both write JSON, markdown, PNG figures and WAV/PNG
+examples into a workdir; models train on the one epoch loop, checkpointed.
 
 References: see `jaxrobust.audio.transfer` and `jaxrobust.audio.detection`.
 Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from typing import Callable
 
 import jax
@@ -23,7 +26,7 @@ import ml_collections
 import numpy as np
 
 from jaxrobust import models
-from jaxrobust.audio import detection, outputs, ssl, transfer
+from jaxrobust.audio import detection, outputs, region, ssl, transfer
 from jaxrobust.audio.space import from_unit, snr_db, to_unit
 from jaxrobust.audio.training import accuracy, train_classifier
 from jaxrobust.data.audio import ATTRIBUTION, load_fsdd
@@ -41,24 +44,50 @@ def load_task(config: ml_collections.ConfigDict, task: str):
   return train, np.asarray(to_unit(test.waveforms[idx])), test.labels[idx]
 
 
-def train_models(config, task: str, train, key, log: Callable[[str], None]):
-  """{model name: jitted logits_fn} trained on `train`, and their train times (s)."""
+def train_models(config, task: str, train, key, log: Callable[[str], None],
+                 workdir: str | None = None):
+  """{model name: jitted logits_fn} trained on `train`, and their train times (s).
+
+  Each model trains on the one epoch loop, checkpointed under
+  <config.checkpoint_dir or workdir/checkpoints>/<task>/<model>: a killed study
+  rerun resumes its models. A model's key derives from its name, so the two
+  studies with the same seed, data and training options train the same
+  model, and with a shared checkpoint_dir the second restores it.
+  """
   fns, times = {}, {}
   pick = np.arange(len(train.labels))
   if config.train_clips and config.train_clips < len(pick):
     pick = np.linspace(0, len(pick) - 1, config.train_clips).astype(int)
   u = to_unit(train.waveforms[pick])
-  for i, name in enumerate(config.models):
+  for name in config.models:
     tic = time.perf_counter()
     model = models.create(name, num_classes=train.info.num_classes, mean=train.info.mean,
                           std=train.info.std)
-    variables = train_classifier(model, u, train.labels[pick], key=jax.random.fold_in(key, i),
-                                 epochs=config.epochs, batch_size=config.batch_size,
-                                 learning_rate=config.learning_rate)
+    variables = train_classifier(
+        model, u, train.labels[pick], key=_named_key(key, name),
+        epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
+        workdir=os.path.join(_checkpoints(config, workdir), task, name) if workdir else None)
     fns[name] = jax.jit(models.as_logits_fn(model, variables))
     times[name] = time.perf_counter() - tic
     log(f"[{task}] trained {name} in {times[name]:.0f} s")
   return fns, times
+
+
+def _named_key(key: jax.Array, name: str) -> jax.Array:
+  """key folded with a name (a task, a model): the same whichever others a run covers."""
+  return jax.random.fold_in(key, zlib.crc32(name.encode()) % 2 ** 31)
+
+
+def _checkpoints(config, workdir: str) -> str:
+  return config.get("checkpoint_dir") or os.path.join(workdir, "checkpoints")
+
+
+def _mask(config, u) -> np.ndarray | None:
+  """The perturbation mask of unit-space clips u for config.region (None: everywhere)."""
+  if config.region not in region.REGIONS:
+    raise ValueError(f"Unknown config.region {config.region!r}; valid choices: "
+                     f"{region.REGIONS}.")
+  return None if config.region == "full" else region.speech_mask(from_unit(u), config.region)
 
 
 def _median_finite(snr: np.ndarray) -> float:
@@ -127,16 +156,19 @@ def transfer_study(config: ml_collections.ConfigDict, workdir: str,
   report = {"config": config.to_dict(), "data": ATTRIBUTION, "tasks": {}}
   md = ["# Transferability of audio adversarial examples (FSDD)", "",
         f"Data: {ATTRIBUTION}.", ""]
-  for t, task in enumerate(config.tasks):
-    tkey = jax.random.fold_in(key, t)
+  for task in config.tasks:
+    tkey = _named_key(key, task)
     train, u, y = load_task(config, task)
-    fns, train_times = train_models(config, task, train, jax.random.fold_in(tkey, 0), log)
+    fns, train_times = train_models(config, task, train, jax.random.fold_in(tkey, 0), log,
+                                    workdir)
     names = list(fns)
+    mask = _mask(config, u)
     clean = {n: accuracy(fns[n], u, y) for n in names}
     noise = {n: transfer.noise_sensitivity(fns[n], u, y, config.noise_stds,
                                            key=jax.random.fold_in(tkey, 1)) for n in names}
     sens = {n: clean[n] - float(np.mean(noise[n])) for n in names}
-    tr = {"task": task, "models": names, "clean_accuracy": clean, "train_time_s": train_times,
+    tr = {"task": task, "region": config.region, "models": names, "clean_accuracy": clean,
+          "train_time_s": train_times,
           "noise_stds": list(config.noise_stds), "noise_accuracy": noise,
           "noise_sensitivity_score": sens, "budgets": list(config.budgets), "attacks": {}}
     w = np.asarray(from_unit(u))
@@ -147,7 +179,7 @@ def transfer_study(config: ml_collections.ConfigDict, workdir: str,
         atk = transfer.make_attack(a, budget, steps=config.steps, noise_scale=config.noise_scale)
         adv = {s: transfer.attack_in_batches(atk, fns[s], u, y,
                                              key=jax.random.fold_in(tkey, 100 * ai + bi),
-                                             batch_size=config.batch_size_attack)
+                                             batch_size=config.batch_size_attack, mask=mask)
                for s in names}
         m = transfer.fooling_matrix(fns, adv, u, y)
         snr = {s: _median_finite(np.asarray(snr_db(w, from_unit(adv[s])))) for s in names}
@@ -180,7 +212,7 @@ def transfer_study(config: ml_collections.ConfigDict, workdir: str,
     tr["examples"] = examples
     _plot_transfer(tr, os.path.join(workdir, f"transfer_{task}.png"))
     report["tasks"][task] = tr
-    md += [f"## Task: {task}", "",
+    md += [f"## Task: {task} (perturbation region: {config.region})", "",
            "| model | clean acc | noise acc (per std " + ", ".join(map(str, config.noise_stds))
            + ") | sensitivity | fooled when target | transfers when source |",
            "|---|---|---|---|---|---|"]
@@ -188,8 +220,13 @@ def transfer_study(config: ml_collections.ConfigDict, workdir: str,
            + f" | {sens[n]:.3f} | {100 * rate_to[n]:.0f}% | {100 * rate_from[n]:.0f}% |"
            for n in names]
     c = tr["correlation_noise_sensitivity_vs_transfer_to_target"]
-    md += ["", f"Noise sensitivity vs fooling rate of transferred examples (per target, n={c['n']}): "
-           f"Pearson {c['pearson']:.2f} (p={c['pearson_p']:.2f}), Spearman {c['spearman']:.2f}.",
+    cs = tr["correlation_noise_sensitivity_vs_transfer_from_source"]
+    md += ["", "Noise sensitivity vs fooling rate of transferred examples "
+           f"(per target, n={c['n']}): "
+           f"Pearson {c['pearson']:.2f} (p={c['pearson_p']:.2f}), Spearman {c['spearman']:.2f} "
+           f"(p={c['spearman_p']:.2f}). Per source (how well its examples transfer): Pearson "
+           f"{cs['pearson']:.2f} (p={cs['pearson_p']:.2f}), Spearman {cs['spearman']:.2f} "
+           f"(p={cs['spearman_p']:.2f}).",
            "", "| attack | " + " | ".join(f"Linf {b}: transfer / white-box / SNR"
                                          for b in config.budgets) + " |",
            "|---|" + "---|" * len(config.budgets)]
@@ -206,90 +243,113 @@ def transfer_study(config: ml_collections.ConfigDict, workdir: str,
   return report
 
 
+def _detection_rows(config, fns, detectors, y, w, advs, half) -> dict:
+  """AUROC / balanced accuracy of each detector and their ensemble on the held-out clips."""
+  rows = {}
+  clean_s = {n: d.score(w[half:]) for n, d in detectors.items()}
+  clean_s["ensemble"] = np.mean([clean_s[n] for n in detectors], 0)
+  for label, adv in advs.items():
+    adv_s = {n: d.score(adv[half:]) for n, d in detectors.items()}
+    adv_s["ensemble"] = np.mean([adv_s[n] for n in detectors], 0)
+    rows[label] = {n: {"auroc": detection.auroc(clean_s[n], adv_s[n]),
+                       "accuracy": detection.detection_accuracy(clean_s[n], adv_s[n])}
+                   for n in clean_s}
+    rows[label]["victim_accuracy"] = accuracy(fns[config.victim], to_unit(adv), y)
+    snr = np.asarray(snr_db(w, adv))  # +inf: clips the attack left unchanged
+    rows[label]["median_snr_db"] = (float(np.median(snr[np.isfinite(snr)]))
+                                    if np.isfinite(snr).any() else float("inf"))
+    rows[label]["changed_fraction"] = float(np.mean(np.isfinite(snr)))
+  return rows
+
+
 def detection_study(config: ml_collections.ConfigDict, workdir: str,
                     log: Callable[[str], None] = print) -> dict:
-  """Runs the detection study on every config.tasks task; writes
-  detection_report.json/.md, detection_<task>.png and examples/ into workdir."""
+  """Runs the detection study on every config.tasks task and config.regions region; writes
+  detection_report.json/.md, detection_<task>_<region>.png and examples/ into workdir."""
   os.makedirs(workdir, exist_ok=True)
+  for r in config.regions:
+    if r not in region.REGIONS:
+      raise ValueError(f"Unknown region {r!r} in config.regions; valid choices: "
+                       f"{region.REGIONS}.")
   tic = time.perf_counter()
   key = jax.random.key(config.seed)
   report = {"config": config.to_dict(), "data": ATTRIBUTION, "tasks": {},
-            "note": ("The self-supervised representation is a small contrastive encoder "
-                     "trained here on the FSDD training split; pretrained hub models "
-                     "(wav2vec 2.0, HuBERT) are not reachable offline.")}
+            "note": (f"The self-supervised representation is a small encoder trained here "
+                     f"({config.ssl_objective} objective) on the FSDD training split, its frames "
+                     "read in dB (jaxrobust.audio.detection.db_scale); pretrained "
+                     "hub models (wav2vec 2.0, HuBERT) are not reachable offline. Region "
+                     "'speech' restricts every perturbation to the clip's non-silent span "
+                     "(librosa.effects.trim's definition, top_db 40), so the zero padding "
+                     "carries none of it.")}
   md = ["# Detecting adversarial audio with an ensemble of feature extractions (FSDD)", "",
         f"Data: {ATTRIBUTION}.", "", report["note"], ""]
-  for t, task in enumerate(config.tasks):
-    tkey = jax.random.fold_in(key, t)
+  for task in config.tasks:
+    tkey = _named_key(key, task)
     train, u, y = load_task(config, task)
-    fns, _ = train_models(config, task, train, jax.random.fold_in(tkey, 0), log)
+    fns, _ = train_models(config, task, train, jax.random.fold_in(tkey, 0), log, workdir)
     victim, surrogate = config.victim, config.surrogate
     reps = {n: detection.representation(n, train.info.sample_rate)
             for n in config.representations}
     if config.ssl_epochs:
       enc_tic = time.perf_counter()
-      reps["ssl"] = jax.jit(ssl.train_encoder(train.waveforms, key=jax.random.fold_in(tkey, 1),
-                                              epochs=config.ssl_epochs))
-      log(f"[{task}] contrastive encoder trained in {time.perf_counter() - enc_tic:.0f} s")
+      reps["ssl"] = jax.jit(detection.db_scale(ssl.train_encoder(
+          train.waveforms, key=jax.random.fold_in(tkey, 1), epochs=config.ssl_epochs,
+          objective=config.ssl_objective, sample_rate=train.info.sample_rate,
+          workdir=os.path.join(_checkpoints(config, workdir), task,
+                               f"ssl_{config.ssl_objective}"))))
+      log(f"[{task}] self-supervised encoder ({config.ssl_objective}) trained in "
+          f"{time.perf_counter() - enc_tic:.0f} s")
     # Detector training data: the first half of the clips; evaluation: the second half.
     half = len(y) // 2
     w = np.asarray(from_unit(u))
-
-    def craft(name, source, k):
-      if name == "square":
-        return _square(fns[source], u, y, config.budget, config.square_queries, k)
-      atk = transfer.make_attack(name, config.budget, steps=config.steps)
-      return transfer.attack_in_batches(atk, fns[source], u, y, key=k,
-                                        batch_size=config.batch_size_attack)
-
     scenarios = {f"white-box {config.train_attack} (train attack)": (config.train_attack, victim)}
     for a in config.other_attacks:
       scenarios[f"white-box {a}"] = (a, victim)
     scenarios[f"black-box transfer pgd from {surrogate}"] = ("pgd", surrogate)
     if config.square_queries:
       scenarios["black-box square"] = ("square", victim)
-    advs = {}
-    for i, (label, (a, src)) in enumerate(scenarios.items()):
-      adv = craft(a, src, jax.random.fold_in(tkey, 10 + i))
-      advs[label] = np.asarray(from_unit(adv))
-      log(f"[{task}] {label}: victim accuracy {accuracy(fns[victim], adv, y):.2f}")
     train_label = next(iter(scenarios))
-    detectors = {n: detection.fit_detector(r, w[:half], advs[train_label][:half],
-                                           key=jax.random.fold_in(tkey, 2 + j))
-                 for j, (n, r) in enumerate(reps.items())}
-    rows = {}
-    for label, adv in advs.items():
-      clean_s = {n: d.score(w[half:]) for n, d in detectors.items()}
-      adv_s = {n: d.score(adv[half:]) for n, d in detectors.items()}
-      clean_s["ensemble"] = np.mean([clean_s[n] for n in detectors], 0)
-      adv_s["ensemble"] = np.mean([adv_s[n] for n in detectors], 0)
-      rows[label] = {n: {"auroc": detection.auroc(clean_s[n], adv_s[n]),
-                         "accuracy": detection.detection_accuracy(clean_s[n], adv_s[n])}
-                     for n in clean_s}
-      rows[label]["victim_accuracy"] = accuracy(fns[victim], to_unit(adv), y)
-      snr = np.asarray(snr_db(w, adv))  # +inf: clips the attack left unchanged
-      rows[label]["median_snr_db"] = (float(np.median(snr[np.isfinite(snr)]))
-                                      if np.isfinite(snr).any() else float("inf"))
-      rows[label]["changed_fraction"] = float(np.mean(np.isfinite(snr)))
-    examples = outputs.write_examples(
-        os.path.join(workdir, "examples"), w[:config.examples],
-        advs[train_label][:config.examples],
-        [f"{task}_{config.train_attack}_{i}" for i in range(config.examples)])
-    report["tasks"][task] = {"victim": victim, "surrogate": surrogate,
-                             "clean_accuracy": {n: accuracy(f, u, y) for n, f in fns.items()},
-                             "budget": config.budget, "rows": rows, "examples": examples}
+    task_report = {"victim": victim, "surrogate": surrogate,
+                   "clean_accuracy": {n: accuracy(f, u, y) for n, f in fns.items()},
+                   "budget": config.budget, "regions": {}}
     cols = list(reps) + ["ensemble"]
-    md += [f"## Task: {task} (victim {victim}, Linf {config.budget})", "",
-           "AUROC / balanced accuracy on held-out clips:", "",
-           "| attack | victim acc | SNR | " + " | ".join(cols) + " |",
-           "|---|---|---|" + "---|" * len(cols)]
-    for label, r in rows.items():
-      md.append(f"| {label} | {100 * r['victim_accuracy']:.0f}% | {r['median_snr_db']:.1f} dB | "
-                + " | ".join(f"{r[c]['auroc']:.3f} / {100 * r[c]['accuracy']:.0f}%"
-                             for c in cols) + " |")
-    md.append("")
-    _plot_detection(task, rows, cols, os.path.join(workdir, f"detection_{task}.png"))
-    _write(workdir, "detection_report", report, md, tic)
+    for ri, reg in enumerate(config.regions):
+      mask = None if reg == "full" else region.speech_mask(w, reg)
+      advs = {}
+      for i, (label, (a, src)) in enumerate(scenarios.items()):
+        k = jax.random.fold_in(tkey, 10 + i)
+        if a == "square":
+          adv = _square(fns[src], u, y, config.budget, config.square_queries, k, mask)
+        else:
+          adv = transfer.attack_in_batches(transfer.make_attack(a, config.budget,
+                                                                steps=config.steps),
+                                           fns[src], u, y, key=k,
+                                           batch_size=config.batch_size_attack, mask=mask)
+        advs[label] = np.asarray(from_unit(adv))
+        log(f"[{task}/{reg}] {label}: victim accuracy {accuracy(fns[victim], adv, y):.2f}")
+      detectors = {n: detection.fit_detector(r, w[:half], advs[train_label][:half],
+                                             key=jax.random.fold_in(tkey, 2 + j))
+                   for j, (n, r) in enumerate(reps.items())}
+      rows = _detection_rows(config, fns, detectors, y, w, advs, half)
+      examples = outputs.write_examples(
+          os.path.join(workdir, "examples"), w[:config.examples],
+          advs[train_label][:config.examples],
+          [f"{task}_{reg}_{config.train_attack}_{i}" for i in range(config.examples)])
+      task_report["regions"][reg] = {"rows": rows, "examples": examples}
+      md += [f"## Task: {task}, perturbation region: {reg} (victim {victim}, "
+             f"Linf {config.budget})", "",
+             "AUROC / balanced accuracy on held-out clips:", "",
+             "| attack | victim acc | SNR | " + " | ".join(cols) + " |",
+             "|---|---|---|" + "---|" * len(cols)]
+      for label, r in rows.items():
+        md.append(f"| {label} | {100 * r['victim_accuracy']:.0f}% | {r['median_snr_db']:.1f} dB"
+                  " | " + " | ".join(f"{r[c]['auroc']:.3f} / {100 * r[c]['accuracy']:.0f}%"
+                                     for c in cols) + " |")
+      md.append("")
+      _plot_detection(f"{task}, region {reg}", rows, cols,
+                      os.path.join(workdir, f"detection_{task}_{reg}.png"))
+      report["tasks"][task] = task_report
+      _write(workdir, "detection_report", report, md, tic)  # after every region: partial runs count
   return report
 
 
@@ -301,18 +361,24 @@ def _write(workdir: str, stem: str, report: dict, md: list, tic: float) -> None:
     f.write("\n".join(md + [f"Wall time: {report['wall_time_s']:.0f} s."]) + "\n")
 
 
-def _square(logits_fn, u, y, budget, queries, key):
+def _square(logits_fn, u, y, budget, queries, key, mask=None):
   """Square (Linf) on waveforms: the clip is viewed as an image [batch, rows, 100, 1]
-  of consecutive 100-sample rows, so square windows are blocks of nearby samples."""
+  of consecutive 100-sample rows, so square windows are blocks of nearby samples.
+  mask [batch, samples]: where the perturbation may go (None: everywhere)."""
   from jaxrobust.attacks.registry import ATTACKS
   from jaxrobust.audio.space import unit_eps
   n, t = u.shape
   cols = 100 if t % 100 == 0 else 1
   img = np.asarray(u).reshape(n, t // cols, cols, 1)
-  fn = lambda z: logits_fn(z.reshape(z.shape[0], t))
-  atk = ATTACKS.make("square", eps=unit_eps(budget), n_queries=queries)
-  run = jax.jit(lambda x, yy, k: atk(fn, x, yy, key=k))
-  return np.asarray(run(img, np.asarray(y), key)).reshape(n, t)
+  m = np.ones((n, t), np.float32) if mask is None else np.asarray(mask, np.float32)
+
+  def run(x, yy, mm, k):
+    x0 = x.reshape(n, t)
+    inside = lambda z: x0 + mm * (z.reshape(z.shape[0], t) - x0)
+    atk = ATTACKS.make("square", eps=unit_eps(budget), n_queries=queries)
+    return inside(atk(lambda z: logits_fn(inside(z)), x, yy, key=k))
+
+  return np.asarray(jax.jit(run)(img, np.asarray(y), m, key))
 
 
 def _plot_detection(task, rows, cols, path):

@@ -1,15 +1,22 @@
-"""Training and evaluating speech models on in-memory waveforms.
+"""Training and evaluating speech models on in-memory waveforms, on the one epoch loop.
 
 The image trainer (`jaxrobust.train.fit`) reads image datasets and augments
-[batch, h, w, c] images; speech clips are [batch, samples], so speech models
-train here: the same pieces (`jaxrobust.train.make_schedule`, `TrainState`
-layout via `init_state`, `jaxrobust.losses.cross_entropy`) on the whole split
-held on the device, an epoch being one jitted `lax.scan` (as
-`jaxrobust.train.forecast`). Every random choice derives from `key` by fold_in.
+[batch, h, w, c] images; speech clips are [batch, samples] held whole on the
+device, so speech models (and the self-supervised encoder,
+`jaxrobust.audio.ssl`) train here, through the project's one epoch loop
+(`jaxrobust.train.run_epochs`): every epoch is checkpointed (orbax, sha256
+manifest) into `workdir`, and a killed run restarted with the same call
+resumes from the newest intact epoch. An epoch is one jitted `lax.scan` over
+its steps (as `jaxrobust.train.forecast`); every random choice derives from
+`key` by fold_in of the epoch, so a resumed run replays the same batches.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import tempfile
 from typing import Any, Callable
 
 import jax
@@ -20,64 +27,142 @@ import optax
 from jaxrobust.losses import cross_entropy
 
 _INIT, _EPOCH = range(2)
+# loss(params, batch, key) -> scalar; batch: a tuple of the data arrays' rows.
+BatchLoss = Callable[[Any, tuple, jax.Array], jax.Array]
+
+
+def module_fields(module) -> dict:
+  """A Flax module's configuration as JSON values (a checkpoint fingerprint's part)."""
+  fields = {f.name: getattr(module, f.name) for f in dataclasses.fields(module)
+            if f.name not in ("parent", "name")}
+  return json.loads(json.dumps({"module": type(module).__name__, **fields}, default=str))
+
+
+def run_scan_epochs(loss: BatchLoss, params: Any, arrays: tuple, *, key: jax.Array,
+                    epochs: int, batch_size: int, learning_rate: float,
+                    workdir: str | None, fingerprint: dict,
+                    evaluate: Callable[[Any], dict] | None = None,
+                    progress: bool = False) -> tuple[Any, list[dict]]:
+  """Minimises `loss` by Adam (cosine schedule) over shuffled batches of `arrays`.
+
+  Args:
+    loss: loss(params, batch, key) -> scalar, batch the rows of each array.
+    params: initial parameters.
+    arrays: data arrays [n, ...] (same n), held on the device.
+    key: each epoch's order and each step's key fold in from it.
+    epochs, batch_size, learning_rate: the run (the last short batch is dropped).
+    workdir: where `run_epochs` checkpoints and logs (metrics.jsonl); None: a
+      temporary folder, deleted afterwards (no resuming).
+    fingerprint: what a checkpoint in workdir must match to be resumed.
+    evaluate: evaluate(params) -> fields added to each epoch's record.
+    progress: print a progress bar and one line per epoch.
+  Returns (trained params, the metrics log: one record per epoch).
+  """
+  # Imported here: jaxrobust.train imports models, whose speech models import this package.
+  from jaxrobust.train import TrainState, make_schedule, run_epochs
+  n = len(arrays[0])
+  steps = n // batch_size
+  if steps < 1 or epochs < 1:
+    raise ValueError(f"need epochs >= 1 and batch_size <= {n} examples, got "
+                     f"epochs={epochs}, batch_size={batch_size}.")
+  if any(len(a) != n for a in arrays):
+    raise ValueError(f"data arrays differ in length: {[len(a) for a in arrays]}.")
+  arrays = tuple(jnp.asarray(a) for a in arrays)
+  tx = optax.adam(make_schedule("cosine", learning_rate, steps * epochs))
+  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state={},
+                     opt_state=tx.init(params))
+  epoch_key = jax.random.fold_in(key, _EPOCH)
+
+  @jax.jit
+  def epoch_fn(state, epoch):
+    k = jax.random.fold_in(epoch_key, epoch)
+    order = jax.random.permutation(k, n)[:steps * batch_size].reshape(steps, batch_size)
+
+    def step(state, inp):
+      idx, i = inp
+      value, grads = jax.value_and_grad(loss)(state.params, tuple(a[idx] for a in arrays),
+                                              jax.random.fold_in(k, i))
+      updates, opt_state = tx.update(grads, state.opt_state, state.params)
+      state = state.replace(step=state.step + 1, opt_state=opt_state,
+                            params=optax.apply_updates(state.params, updates))
+      return state, jnp.stack([value, optax.tree.norm(grads)])
+
+    state, per_step = jax.lax.scan(step, state, (order, jnp.arange(steps)))
+    return state, {"loss": per_step[:, 0].sum(), "grad_norm": per_step[:, 1].sum()}, per_step
+
+  def train_epoch(state, epoch, tick):
+    state, sums, per_step = epoch_fn(state, epoch)
+    tick(steps)
+    return state, sums, per_step
+
+  def eval_fields(state, record, history):
+    return evaluate(state.params) if evaluate else {}
+
+  with (tempfile.TemporaryDirectory() if workdir is None
+        else contextlib.nullcontext(workdir)) as folder:
+    state, history = run_epochs(
+        state, train_epoch, eval_fields, workdir=folder, fingerprint=fingerprint,
+        epochs=epochs, steps_per_epoch=steps, learning_rate=learning_rate, progress=progress,
+        checkpoint_extra={"batch_size": batch_size, "learning_rate": learning_rate,
+                          "epochs": epochs})
+  return state.params, history
 
 
 def train_classifier(model, inputs, labels, *, key: jax.Array, epochs: int,
                      batch_size: int = 64, learning_rate: float = 3e-3,
-                     progress: Callable[[int, float], Any] | None = None) -> dict:
+                     workdir: str | None = None, eval_data: tuple | None = None,
+                     progress: bool = False) -> dict:
   """Trains `model` by Adam (cosine schedule) on cross-entropy; returns its variables.
 
   Args:
-    model: a Flax classifier, inputs [batch, ...] -> logits [batch, classes]
-      (e.g. a `jaxrobust.models.speech` model on unit-space waveforms).
+    model: a Flax classifier without mutable state, inputs [batch, ...] ->
+      logits [batch, classes] (e.g. a `jaxrobust.models.speech` model on
+      unit-space waveforms).
     inputs: float [n, ...] in the model's input space.
     labels: int [n].
     key: PRNG key; initialisation and each epoch's order fold in from it.
     epochs, batch_size, learning_rate: the run (the last short batch is dropped).
-    progress: called as progress(epoch, mean training loss) after each epoch.
+    workdir: checkpoints and metrics.jsonl (`jaxrobust.train.run_epochs`); a
+      run restarted on the same workdir resumes. None: a temporary folder.
+    eval_data: (inputs [m, ...], labels [m]) whose accuracy each epoch logs as
+      test_accuracy.
+    progress: print a progress bar and one line per epoch.
+  Raises:
+    ValueError: inputs/labels differ in length, too few examples, a model with
+      mutable state (BatchNorm).
+    jaxrobust.train.TrainingDivergedError: a non-finite loss.
   """
-  # Imported here: jaxrobust.train imports models, whose speech models import this package.
-  from jaxrobust.train import init_state, make_schedule, variables
+  from jaxrobust.train import init_state, variables  # see run_scan_epochs
   inputs = jnp.asarray(inputs, jnp.float32)
   labels = jnp.asarray(labels, jnp.int32)
   if len(inputs) != len(labels):
     raise ValueError(f"inputs and labels differ in length: {len(inputs)} vs {len(labels)}.")
-  steps = len(labels) // batch_size
-  if steps < 1 or epochs < 1:
-    raise ValueError(f"need epochs >= 1 and batch_size <= {len(labels)} examples, got "
-                     f"epochs={epochs}, batch_size={batch_size}.")
-  tx = optax.adam(make_schedule("cosine", learning_rate, steps * epochs))
-  state = init_state(model, tx, inputs.shape[1:], jax.random.fold_in(key, _INIT))
+  state = init_state(model, optax.identity(), inputs.shape[1:],
+                     jax.random.fold_in(key, _INIT))
   if state.model_state:
     raise ValueError("train_classifier trains models without mutable state (no BatchNorm).")
 
-  def batch_loss(params, x, y):
+  def loss(params, batch, _):
+    x, y = batch
     return jnp.mean(cross_entropy(model.apply({"params": params}, x, train=True), y))
 
-  @jax.jit
-  def epoch(params, opt_state, epoch_key):
-    order = jax.random.permutation(epoch_key, len(labels))[:steps * batch_size]
+  apply = jax.jit(lambda params, x: model.apply({"params": params}, x))  # compiled once
 
-    def step(carry, idx):
-      params, opt_state = carry
-      loss, grads = jax.value_and_grad(batch_loss)(params, inputs[idx], labels[idx])
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), loss
+  def evaluate(params):
+    return {"test_accuracy": accuracy(lambda x: apply(params, x), *eval_data)}
 
-    (params, opt_state), losses = jax.lax.scan(step, (params, opt_state),
-                                               order.reshape(steps, batch_size))
-    return params, opt_state, losses.mean()
-
-  params, opt_state = state.params, state.opt_state
-  for e in range(1, epochs + 1):
-    params, opt_state, loss = epoch(params, opt_state,
-                                    jax.random.fold_in(jax.random.fold_in(key, _EPOCH), e))
-    if not np.isfinite(float(loss)):
-      raise FloatingPointError(f"training diverged in epoch {e} (loss {float(loss)}); "
-                               f"lower learning_rate={learning_rate}.")
-    if progress is not None:
-      progress(e, float(loss))
-  return variables(state.replace(params=params, opt_state=opt_state))
+  # Strict (key and run included): a checkpoint folder shared by several studies
+  # resumes only the very same run.
+  fingerprint = {"trainer": "speech classifier", "model": module_fields(model),
+                 "input_shape": list(inputs.shape[1:]), "examples": len(labels),
+                 "key": np.asarray(jax.random.key_data(key)).tolist(), "epochs": epochs,
+                 "batch_size": batch_size, "learning_rate": learning_rate}
+  params, _ = run_scan_epochs(loss, state.params, (inputs, labels), key=key, epochs=epochs,
+                              batch_size=batch_size, learning_rate=learning_rate,
+                              workdir=workdir, fingerprint=fingerprint,
+                              evaluate=None if eval_data is None else evaluate,
+                              progress=progress)
+  return variables(state.replace(params=params))
 
 
 def predict(logits_fn: Callable[[jax.Array], jax.Array], inputs, batch_size: int = 256

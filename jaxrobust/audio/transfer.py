@@ -52,14 +52,33 @@ def make_attack(name: str, amplitude: float, *, steps: int = 10, noise_scale: fl
 
 
 def attack_in_batches(attack, logits_fn: LogitsFn, u, y, *, key: jax.Array,
-                      batch_size: int = 100) -> np.ndarray:
+                      batch_size: int = 100, mask=None) -> np.ndarray:
   """x_adv [n, samples] of unit-space clips u [n, samples], labels y [n], in batches.
 
-  The attack is a jit argument (its eps is data), so budgets share one program.
+  mask: optional float [n, samples], 1 where the perturbation may go (e.g.
+  `jaxrobust.audio.region.speech_mask`): the attack then runs on
+  z -> logits_fn(u + mask * (z - u)), so its gradients, and the returned
+  u + mask * (x_adv - u), stay inside the mask (within the same Linf ball and
+  box). The attack is a jit argument (its eps is data), so budgets share one
+  program.
   """
-  run = jax.jit(lambda atk, xb, yb, k: atk(logits_fn, xb, yb, key=k))
+  if mask is None:
+    run = jax.jit(lambda atk, xb, yb, k: atk(logits_fn, xb, yb, key=k))
+    return np.concatenate([
+        np.asarray(run(attack, jnp.asarray(u[i:i + batch_size]),
+                       jnp.asarray(y[i:i + batch_size]), jax.random.fold_in(key, i)))
+        for i in range(0, len(u), batch_size)])
+  if np.shape(mask) != np.shape(u):
+    raise ValueError(f"mask must have the clips' shape {np.shape(u)}, got {np.shape(mask)}.")
+
+  def masked(atk, xb, yb, mb, k):
+    inside = lambda z: xb + mb * (z - xb)
+    return inside(atk(lambda z: logits_fn(inside(z)), xb, yb, key=k))
+
+  run = jax.jit(masked)
   return np.concatenate([
       np.asarray(run(attack, jnp.asarray(u[i:i + batch_size]), jnp.asarray(y[i:i + batch_size]),
+                     jnp.asarray(mask[i:i + batch_size], jnp.float32),
                      jax.random.fold_in(key, i)))
       for i in range(0, len(u), batch_size)])
 

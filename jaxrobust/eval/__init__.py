@@ -8,6 +8,8 @@
   certified    certified accuracy (IBP / CROWN bounds) beside the attacks
   randomized   randomized models (logits_fn(x, key)): accuracy over repeated draws,
                transferability among sample networks, gradient concentration
+  sharded      ShardedEvaluator / ShardedEnsembleEvaluator: batches over a device mesh,
+               the points still robust re-packed between components
   suite        attack names -> attacks (the attack registry's vocabulary)
   report       tables and JSON;  plots: the figures
 """
@@ -20,3 +22,4 @@ from jaxrobust.eval.plots import (plot_population_curves, plot_robustness_curves
                                   plot_training_curves)
 from jaxrobust.eval.report import format_evaluation, format_table, write_json
 from jaxrobust.eval.suite import Suite, build_suite
+from jaxrobust.eval.sharded import ShardedEnsembleEvaluator, ShardedEvaluator

@@ -12,7 +12,7 @@ network of strided convolutions (cheap input gradients on CPU):
   speech_mfcc_gru   a GRU over MFCC frames (the small recurrent model)
 
 With FSDD's defaults (8 kHz, 8000 samples) each trains in minutes on a CPU
-(`jaxrobust.audio.train_classifier`); none uses BatchNorm.
+(`jaxrobust.audio.train_classifier`, on the one epoch loop); none uses BatchNorm.
 
 References: Kim, Park & Lee, "Generating Transferable Adversarial Examples for
 Speech Classification", Pattern Recognition 137 (2023) (model families: raw
@@ -79,8 +79,8 @@ class _Speech(Classifier):
 
 
 class WaveCNN(_Speech):
-  """Waveform cut into non-overlapping frames of `frame` samples -> dense (a learned
-  filterbank) -> [conv1d k 3, stride 2, ReLU] per features -> pool -> dense -> logits.
+  """Waveform (per-clip standardised) cut into non-overlapping frames of `frame` samples ->
+  dense (a learned filterbank) -> [conv1d k 3, stride 2, ReLU] per features -> pool -> dense -> logits.
 
   Input u [batch, samples] in [0, 1] -> logits [batch, num_classes]. The first
   layer is a convolution with kernel = stride = frame written as a reshape and a
@@ -93,7 +93,9 @@ class WaveCNN(_Speech):
 
   @nn.compact
   def __call__(self, u, train: bool = False):
-    w = self.waveform(u)
+    # Per-clip standardised: recording levels vary by speaker, and unit-variance
+    # input lets the learned filterbank train from the first steps.
+    w = _standardize(self.waveform(u), (1,))
     pad = -w.shape[1] % self.frame
     w = jnp.pad(w, ((0, 0), (0, pad)))
     x = nn.relu(nn.Dense(self.filters)(w.reshape(w.shape[0], -1, self.frame)))

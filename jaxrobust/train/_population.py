@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any, Callable, Sequence
 
 import jax
@@ -15,8 +16,10 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 from flax import struct
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxrobust import data, defenses
+from jaxrobust import sharding
 from jaxrobust.train import loop
 from jaxrobust.train.optimizers import _sharpness_aware, make_optimizer, make_schedule
 from jaxrobust.train.state import TrainState, init_state
@@ -77,20 +80,39 @@ class Program:
   lower(state, batch): the step lowered for those arguments (`.compile()` times
     its compilation, as benchmarks do).
   defenses: each member's built defense; shared_data: whether members share a seed.
+  mesh: the ("model", "data") mesh the members and batches are placed on (see
+    `default_mesh`); state leaves are split over "model", batches over "data"
+    (and per-member batches [N, b] over both); step and lower place a host batch.
   """
   init: Callable[[], PopulationState]
   step: Callable[[PopulationState, tuple], tuple[PopulationState, dict]]
   lower: Callable[[PopulationState, tuple], Any]
   defenses: list
   shared_data: bool
+  mesh: Mesh | None = None
+
+
+def default_mesh(members: int, batch_size: int, devices=None) -> Mesh:
+  """The population's mesh on `devices` (default all): members over as many devices
+  as divide their number (gcd), each member's batch over the largest factor of
+  the remaining devices that divides batch_size; devices left over stay unused."""
+  devices = list(jax.devices() if devices is None else devices)
+  model = math.gcd(members, len(devices))
+  rest = len(devices) // model
+  data_axis = max(d for d in range(1, rest + 1) if rest % d == 0 and batch_size % d == 0)
+  return sharding.population_mesh(members, model, devices[:model * data_axis])
 
 
 def build_program(config: ml_collections.ConfigDict, configs: Sequence[ml_collections.ConfigDict],
-                  model, info: data.DatasetInfo, total_steps: int) -> Program:
+                  model, info: data.DatasetInfo, total_steps: int,
+                  mesh: Mesh | None = None) -> Program:
   """The population program of member configs (from `member_configs`) for `model`.
 
   Each member's optimizer and defense values are checked as its single run's
   would be; the defenses must share their structure (static fields).
+  mesh: a ("model", "data") mesh (`sharding.population_mesh`); default
+  `default_mesh(len(configs), config.batch_size)` over every device. The
+  model axis must divide the members, the data axis the batch size.
   """
   for c in configs:  # each member's values checked as its own run would
     make_optimizer(c.optimizer, total_steps)
@@ -109,8 +131,23 @@ def build_program(config: ml_collections.ConfigDict, configs: Sequence[ml_collec
   # broadcast, not copied N times).
   shared_data = len(set(seeds)) == 1
 
+  n = len(configs)
+  if mesh is None:
+    mesh = default_mesh(n, config.batch_size)
+  if n % sharding.model_size(mesh) or config.batch_size % sharding.data_size(mesh):
+    raise ValueError(f"the mesh {dict(mesh.shape)} does not fit {n} members with batch size "
+                     f"{config.batch_size}: its model axis must divide the members and its "
+                     "data axis the batch size (population_mesh / default_mesh).")
+  # Per-member values live with their member: the compiled step then needs no
+  # communication between model-axis devices.
+  lrs, wds, root_keys, defense_stack = sharding.shard_members(
+      mesh, (lrs, wds, root_keys, defense_stack))
+  members_sharding = NamedSharding(mesh, P(sharding.MODEL))
   init = jax.jit(jax.vmap(lambda key, lr, wd: init_state(
-      model, make_tx(lr, wd), info.input_shape, jax.random.fold_in(key, loop._INIT))))
+      model, make_tx(lr, wd), info.input_shape, jax.random.fold_in(key, loop._INIT))),
+                 out_shardings=members_sharding)
+  place = ((lambda batch: sharding.shard_batch(mesh, *batch)) if shared_data
+           else (lambda batch: sharding.shard_member_batch(mesh, *batch)))
 
   def member_step(member, batch, key, lr, wd, defense, step):
     train_step = make_train_step(model, defense, make_tx(lr, wd),
@@ -125,10 +162,13 @@ def build_program(config: ml_collections.ConfigDict, configs: Sequence[ml_collec
         state.members, batch, keys, lrs, wds, defense_stack, state.step)
     return PopulationState(step=state.step + 1, members=members), metrics
 
-  step = jax.jit(population_step, donate_argnums=0)
+  # The state keeps its placement from step to step (one compiled program).
+  state_sharding = PopulationState(step=NamedSharding(mesh, P()), members=members_sharding)
+  step = jax.jit(population_step, donate_argnums=0, out_shardings=(state_sharding, None))
   return Program(
-      init=lambda: PopulationState(step=jnp.zeros((), jnp.int32),
+      init=lambda: PopulationState(step=sharding.replicate(mesh, jnp.zeros((), jnp.int32)),
                                    members=init(root_keys, lrs, wds)),
-      step=lambda state, batch: step(state, batch, root_keys, lrs, wds, defense_stack),
-      lower=lambda state, batch: step.lower(state, batch, root_keys, lrs, wds, defense_stack),
-      defenses=member_defenses, shared_data=shared_data)
+      step=lambda state, batch: step(state, place(batch), root_keys, lrs, wds, defense_stack),
+      lower=lambda state, batch: step.lower(state, place(batch), root_keys, lrs, wds,
+                                            defense_stack),
+      defenses=member_defenses, shared_data=shared_data, mesh=mesh)

@@ -12,6 +12,13 @@ it; resuming uses the newest checkpoint that verifies and moves damaged ones to
 `<workdir>/damaged_checkpoints/`. A checkpoint without the manifest (a kill
 between orbax's rename and the manifest, or an older jaxrobust) is complete by
 orbax's rename and is used unverified, with a warning.
+
+Devices: orbax stores every array whole (by index), not by device, so a
+checkpoint written on 8 devices restores on 1 and the reverse. `restore`
+places each leaf with the sharding of `like` (a live state's arrays keep
+theirs), or with the `sharding` given; abstract leaves default to replicated
+over every device. In a multi-host run every process saves and restores
+together (orbax coordinates them); process 0 writes the manifest.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from typing import Any, Callable
 
 import jax
 import orbax.checkpoint as ocp
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxrobust.sharding import data_mesh
 
 MANIFEST = "sha256.json"
 
@@ -88,12 +98,16 @@ class Checkpointer:
     self._manager.save(epoch, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
     self._manager.wait_until_finished()
-    directory = self.directory(epoch)
-    manifest = {rel: _digest(os.path.join(directory, rel)) for rel in _files(directory)}
-    tmp = os.path.join(directory, MANIFEST + ".tmp")
-    with open(tmp, "w") as f:
-      json.dump(manifest, f, indent=0)
-    os.replace(tmp, os.path.join(directory, MANIFEST))
+    if jax.process_index() == 0:  # one writer; every process sees one file system
+      directory = self.directory(epoch)
+      manifest = {rel: _digest(os.path.join(directory, rel)) for rel in _files(directory)}
+      tmp = os.path.join(directory, MANIFEST + ".tmp")
+      with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=0)
+      os.replace(tmp, os.path.join(directory, MANIFEST))
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+      multihost_utils.sync_global_devices(f"jaxrobust manifest {epoch}")
 
   def verify(self, epoch: int) -> list[str] | None:
     """The problems of the checkpoint of `epoch` ([] if intact), None if it has no manifest."""
@@ -161,9 +175,14 @@ class Checkpointer:
     return self._manager.restore(
         epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
 
-  def restore(self, epoch: int, like: Any) -> tuple[Any, dict[str, Any]]:
-    """Restores the state saved at `epoch` into the structure/shardings of `like`.
+  def restore(self, epoch: int, like: Any, sharding: Any = None) -> tuple[Any, dict[str, Any]]:
+    """Restores the state saved at `epoch` into the structure of `like`, on any devices.
 
+    like: a state (its arrays' shardings are the targets) or its abstract
+      shapes (`jax.eval_shape`; placed by `sharding`).
+    sharding: one `jax.sharding.Sharding` for every leaf, or a tree of them
+      shaped as like, overriding like's; default: like's arrays' own, and
+      replicated over `data_mesh()` (every device) for abstract leaves.
     Raises CheckpointDamagedError if its files fail their checksums.
     """
     self.check_intact(epoch)
@@ -173,7 +192,7 @@ class Checkpointer:
           f"The workdir {self._manager.directory} holds a checkpoint (epoch "
           f"{epoch}) of {meta.get('fingerprint')}, but this run is "
           f"{self.fingerprint}. Use a new --workdir, or the original config.")
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+    abstract = restore_target(like, sharding)
     restored = self._manager.restore(
         epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
     return restored["state"], meta
@@ -183,3 +202,20 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+def restore_target(like: Any, sharding: Any = None) -> Any:
+  """like's leaves as `jax.ShapeDtypeStruct`s carrying the sharding each is restored
+  with (see `Checkpointer.restore`)."""
+  if sharding is None:
+    whole = NamedSharding(data_mesh(), P())
+    sharding = jax.tree.map(
+        lambda leaf: leaf.sharding if isinstance(leaf, jax.Array) else whole, like)
+  elif isinstance(sharding, jax.sharding.Sharding):
+    sharding = jax.tree.map(lambda _: sharding, like)
+  try:
+    return jax.tree.map(lambda leaf, s: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=s),
+                        like, sharding)
+  except ValueError as e:
+    raise ValueError(f"sharding must be one jax.sharding.Sharding or a tree of them shaped "
+                     f"as the state: {e}") from None

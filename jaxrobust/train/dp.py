@@ -1,13 +1,15 @@
 r"""Differentially private training (DP-SGD or DP-SAT) on the one epoch loop.
 
 Each step Poisson-samples the training set at q = expected_batch_size / N,
-pads the batch to a fixed physical size (overflow probability <= 1e-12; the
-run raises if it ever happens), clips per-example gradients (ghost or vmap
-mode), adds Gaussian noise calibrated by dp_accounting for the target
-(epsilon, delta) over the whole run, and normalises by q * N. An epoch is
-round(1/q) steps in one jitted `lax.scan`. The train state holds the step
-count, the accountant's only state, so a resumed run (`driver.run_epochs`)
-draws the same batches and noise and reports the same epsilon.
+pads the batch to the smallest of a few fixed sizes that holds it (binomial
+quantiles up to the physical size, whose overflow probability is <= 1e-12;
+the run raises if it ever overflows; `privacy.sampling.bucket_sizes`), clips
+per-example gradients (ghost or vmap mode), adds Gaussian noise calibrated
+by dp_accounting for the target (epsilon, delta) over the whole run, and
+normalises by q * N. An epoch is round(1/q) steps in one jitted `lax.scan`.
+The train state holds the step count, the accountant's only state, so a
+resumed run (`driver.run_epochs`) draws the same batches and noise and
+reports the same epsilon.
 
 References:
   Abadi et al., "Deep Learning with Differential Privacy", CCS 2016.
@@ -16,6 +18,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any, Callable
@@ -42,6 +45,9 @@ from jaxrobust.train.state import TrainState, init_state
 METHODS = ("dp_sgd", "dp_sat")
 # Independent streams derived from the seed (fold_in tags).
 _INIT, _SAMPLE, _NOISE, _EVAL, _ATTACK = range(5)
+# Padded batch sizes: binomial tail probabilities below the physical size's
+# (see privacy.sampling.bucket_sizes).
+DEFAULT_BUCKET_TAIL_PROBS = (0.3, 0.01)
 
 
 def plan(config: ml_collections.ConfigDict, num_examples: int) -> dict:
@@ -52,9 +58,14 @@ def plan(config: ml_collections.ConfigDict, num_examples: int) -> dict:
   steps = config.epochs * steps_per_epoch
   sigma = accounting.calibrate_noise(config.target_epsilon, config.delta, q, steps,
                                      config.accountant)
+  multiple = config.microbatch_size if config.clipping == "vmap" and config.microbatch_size else 1
+  # A config without the field gets the default buckets; () pads every step to
+  # the physical size (the one-size behaviour).
+  tails = tuple(config.get("bucket_tail_probs", DEFAULT_BUCKET_TAIL_PROBS))
+  buckets = sampling.bucket_sizes(num_examples, q, tails, multiple=multiple)
   return {"sampling_prob": q, "steps_per_epoch": steps_per_epoch, "steps": steps,
-          "noise_multiplier": sigma,
-          "physical_batch_size": sampling.physical_batch_size(num_examples, q)}
+          "noise_multiplier": sigma, "physical_batch_size": buckets[-1],
+          "bucket_sizes": list(buckets)}
 
 
 def make_dp_step(model, tx, images, labels, *, plan_, l2_clip, mode, microbatch_size,
@@ -63,17 +74,23 @@ def make_dp_step(model, tx, images, labels, *, plan_, l2_clip, mode, microbatch_
 
   images [N, ...] uint8 and labels [N] live on the device; metrics are means
   over the real (unpadded) examples, plus `count`, the Poisson batch size.
+  The step runs on the smallest of plan_["bucket_sizes"] (by default three
+  sizes; config.bucket_tail_probs=() leaves the physical size alone) that holds
+  the count: one `lax.switch` branch per size.
   """
   n = images.shape[0]
   q, physical = plan_["sampling_prob"], plan_["physical_batch_size"]
+  sizes = tuple(plan_.get("bucket_sizes") or (physical,))
+  if sizes[-1] != physical or list(sizes) != sorted(set(sizes)):
+    raise ValueError(f"bucket_sizes must ascend to the physical batch size {physical}, "
+                     f"got {sizes}.")
 
   def loss_fn(params, batch):
     x, y = batch
     return cross_entropy(model.apply({"params": params}, x, train=True), y)
 
-  def step(state: TrainState, key):
-    sample_key, attack_key = jax.random.split(key)
-    idx, mask, count = sampling.poisson_batch(sample_key, n, q, physical)
+  def padded_step(size, state, idx, mask, attack_key):
+    idx, mask = idx[:size], mask[:size]  # the count fits: every sampled index is kept
     batch = (data.to_float(images[idx]), labels[idx])
 
     def clipped(params):  # -> (clipped gradient sum, per-example {"loss", "norms"})
@@ -88,14 +105,22 @@ def make_dp_step(model, tx, images, labels, *, plan_, l2_clip, mode, microbatch_
         lambda grad_fn: tx.update(None, state.opt_state, state.params, grad_fn=grad_fn),
         clipped)
     real = jnp.maximum(mask.sum(), 1.0)
+    # Branches must agree in shapes: only [size]-free reductions leave.
     metrics = {"loss": jnp.sum(mask * aux["loss"]) / real,
                "clipped_fraction": jnp.sum(mask * (aux["norms"] > l2_clip)) / real,
                "grad_norm": jnp.sum(mask * aux["norms"]) / real,
                # Examples whose gradient was not finite: they added zero (clipping.py).
-               "nonfinite": aux["nonfinite"],
-               "count": count}
-    return TrainState(step=state.step + 1, params=optax.apply_updates(state.params, updates),
-                      model_state=state.model_state, opt_state=opt_state), metrics
+               "nonfinite": aux["nonfinite"]}
+    return optax.apply_updates(state.params, updates), opt_state, metrics
+
+  def step(state: TrainState, key):
+    sample_key, attack_key = jax.random.split(key)
+    idx, mask, count = sampling.poisson_batch(sample_key, n, q, physical)
+    branches = [functools.partial(padded_step, s) for s in sizes]
+    params, opt_state, metrics = jax.lax.switch(
+        sampling.bucket_index(count, sizes), branches, state, idx, mask, attack_key)
+    return TrainState(step=state.step + 1, params=params, model_state=state.model_state,
+                      opt_state=opt_state), {**metrics, "count": count}
 
   return step
 

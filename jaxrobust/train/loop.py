@@ -25,7 +25,7 @@ from jaxrobust.eval.evaluator import Evaluator
 from jaxrobust.train.driver import accumulate, run_epochs
 from jaxrobust.train.monitor import COMonitor, RobustGapMonitor, detect_collapse, subset_indices
 from jaxrobust.train.optimizers import make_optimizer, make_schedule
-from jaxrobust.train.sharding import data_mesh, replicate, shard_batch
+from jaxrobust.sharding import data_mesh, replicate, shard_batch
 from jaxrobust.train.state import TrainState, init_state, variables
 from jaxrobust.train.step import make_train_step
 

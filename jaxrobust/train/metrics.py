@@ -7,6 +7,8 @@ import math
 import os
 from typing import Any
 
+import jax
+
 
 def _json_safe(value):
   """Non-finite floats as null: JSON has no NaN or Infinity."""
@@ -25,6 +27,8 @@ class MetricsLog:
 
   On resume from epoch e, `truncate(e)` drops records of later epochs (written
   by the killed run after its last checkpoint), so every epoch appears once.
+  In a multi-process run every process reads the log and process 0 alone
+  writes it (the records are the same on every process).
   """
 
   def __init__(self, workdir: str, filename: str = "metrics.jsonl"):
@@ -44,6 +48,8 @@ class MetricsLog:
       return out
 
   def truncate(self, last_epoch: int) -> None:
+    if jax.process_index() != 0:
+      return
     keep = [r for r in self.records() if r.get("epoch", 0) <= last_epoch]
     tmp = self.path + ".tmp"
     with open(tmp, "w") as f:
@@ -51,5 +57,7 @@ class MetricsLog:
     os.replace(tmp, self.path)
 
   def write(self, record: dict[str, Any]) -> None:
+    if jax.process_index() != 0:
+      return
     with open(self.path, "a") as f:
       f.write(json.dumps(_json_safe(record), allow_nan=False) + "\n")

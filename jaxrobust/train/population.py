@@ -36,8 +36,12 @@ robust train / test accuracy and gap.
 
 `build_program` gives the compiled init and step alone (bench/population.py).
 
-Limits: members share one device (sharding them over a mesh's devices is
-the next step); a member whose loss turns non-finite stops the whole
+Devices: members are split over the "model" axis of a 2-D mesh and each
+member's batch over its "data" axis (`_population.default_mesh`: members over
+gcd(N, devices) devices; pass `mesh=sharding.population_mesh(...)` to
+choose); one device is a mesh of one and gives the same members.
+
+Limits: a member whose loss turns non-finite stops the whole
 population (TrainingDivergedError, as a single run would stop); the
 catastrophic-overfitting monitor and Absum with a learning-rate axis are
 refused.
@@ -65,6 +69,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from jax.sharding import Mesh
 
 from jaxrobust import data
 from jaxrobust.eval import plots
@@ -235,7 +240,7 @@ def _json(value: Any) -> Any:
 
 
 def fit_population(config: ml_collections.ConfigDict, hparams: Mapping[str, Sequence[Any]],
-                   workdir: str) -> PopulationResult:
+                   workdir: str, mesh: Mesh | None = None) -> PopulationResult:
   """Trains the members of `member_configs(config, hparams)` together, resuming from
   the newest checkpoint in workdir.
 
@@ -244,6 +249,7 @@ def fit_population(config: ml_collections.ConfigDict, hparams: Mapping[str, Sequ
   axes, the metrics and the workdir's layout. Raises ValueError for bad
   hparams (see `member_configs`) or a config `fit` would refuse, and
   TrainingDivergedError when a member's loss or gradient becomes non-finite.
+  mesh: the ("model", "data") mesh of the members (see `build_program`).
   """
   loop._check(config)
   configs = member_configs(config, hparams)
@@ -263,7 +269,7 @@ def fit_population(config: ml_collections.ConfigDict, hparams: Mapping[str, Sequ
     raise ValueError(f"config.batch_size={config.batch_size} exceeds the "
                      f"{len(train_ds.labels)} training examples.")
   total_steps = steps_per_epoch * config.epochs
-  program = build_program(config, configs, model, info, total_steps)
+  program = build_program(config, configs, model, info, total_steps, mesh)
   state, step_fn, shared_data = program.init(), program.step, program.shared_data
   member_defenses = program.defenses
   data_keys = [jax.random.fold_in(jax.random.key(int(c.seed)), loop._DATA) for c in configs]

@@ -38,8 +38,12 @@ def _tuples(value):
 
 
 def load_trained(workdir: str, epoch: int | None = None,
-                 data_dir: str | None = None) -> TrainedModel:
+                 data_dir: str | None = None, sharding: Any = None) -> TrainedModel:
   """Restores the model of a `fit` workdir at `epoch` (default: the newest).
+
+  On any number of devices, whatever the run was trained on: the variables
+  are placed by `sharding` (see `Checkpointer.restore`; default replicated
+  over every device).
 
   The checkpoint carries the run's config: the model, optimizer and train
   state are rebuilt from it, so the variables are those `fit` evaluates (the
@@ -70,7 +74,7 @@ def load_trained(workdir: str, epoch: int | None = None,
     tx = make_optimizer(config.optimizer, total_steps=1)  # the schedule is not restored
     like = jax.eval_shape(lambda: init_state(model, tx, info.input_shape, jax.random.key(0)))
     reader.fingerprint = meta["fingerprint"]
-    state, _ = reader.restore(epoch, like)
+    state, _ = reader.restore(epoch, like, sharding)
   finally:
     reader.close()
   return TrainedModel(workdir=workdir, epoch=epoch, model=model, variables=variables(state),

@@ -175,7 +175,8 @@ def test_targeted_mode_reaches_the_target(case, mnist_model):
 
 def test_sweep_over_eps_by_vmap_matches_single_calls(case, mnist_model):
   """The vmapped sweep and single calls are two programs: compared in float64
-  (tests/numerics.py)."""
+  (tests/numerics.py). (The sequential strategy runs the single calls' code:
+  test_sweep_restarts_targets checks it once.)"""
   _bounded(case)
   logits_fn, x, y, _ = mnist_model
   model = _model(case, logits_fn)

@@ -63,3 +63,15 @@ def test_l1_sparse_step_has_unit_l1_norm_on_the_largest_coordinates():
   nonzero = np.flatnonzero(np.asarray(step[0]))
   assert set(nonzero.tolist()) == {18, 19}  # the two largest |g|
   np.testing.assert_array_equal(np.sign(step[0, nonzero]), np.sign(g[0, nonzero]))
+
+
+def test_step_loop_unrolls_short_loops_only_and_agrees_with_a_rolled_loop():
+  """Up to UNROLL_MAX_STEPS the loop is straight-line code (no while in the
+  program); beyond, a while loop. Both run the same steps."""
+  body = lambda i, carry: carry * 1.5 + i
+  short, long = _core.UNROLL_MAX_STEPS, _core.UNROLL_MAX_STEPS + 1
+  for steps, rolled in ((short, False), (long, True)):
+    program = jax.jit(lambda c: _core.step_loop(steps, body, c)).lower(jnp.ones(3)).as_text()
+    assert ("while" in program) == rolled, steps
+    np.testing.assert_allclose(_core.step_loop(steps, body, jnp.ones(3)),
+                               jax.lax.fori_loop(0, steps, body, jnp.ones(3)), rtol=1e-6)

@@ -65,3 +65,27 @@ def test_sweep_compiles_as_one_program_under_jit(mnist_model):
     eager = attacks.sweep(pgd, logits_fn, x64, y[:8], eps=[0.05, 0.1], key=jax.random.key(0))
     for i in range(2):
       numerics.assert_agree(swept[i], eager[i], logits_fn, y[:8])
+
+
+def test_sweep_strategies_agree_with_single_calls(mnist_model):
+  """Sequential and vmapped (the default) curves both give the single calls'
+  points; an unknown strategy is refused by name."""
+  logits_fn, x, y, _ = mnist_model
+  pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
+  radii = [0.05, 0.1]
+  with jax.enable_x64(True):
+    x64 = numerics.to64(x[:8])
+    key = jax.random.key(0)
+    sequential = attacks.sweep(pgd, logits_fn, x64, y[:8], eps=radii, key=key,
+                               strategy="sequential")
+    vmapped = attacks.sweep(pgd, logits_fn, x64, y[:8], eps=radii, key=key, strategy="vmap")
+    curve = attacks.Sweep(pgd, jnp.asarray(radii), strategy="sequential")(
+        logits_fn, x64, y[:8], key=key)
+    stacked = attacks.stack_eps(pgd, radii)
+    for i in range(len(radii)):
+      single = jax.tree.map(lambda leaf: leaf[i], stacked)(logits_fn, x64, y[:8], key=key)
+      numerics.assert_agree(sequential[i], single, logits_fn, y[:8])
+      numerics.assert_agree(vmapped[i], single, logits_fn, y[:8])
+      numerics.assert_agree(curve[i], single, logits_fn, y[:8])
+  with pytest.raises(ValueError, match="strategy"):
+    attacks.sweep(pgd, logits_fn, x[:8], y[:8], eps=radii, key=key, strategy="loop")

@@ -24,6 +24,7 @@ def _tiny(config):
   config.eval_clips = 40
   config.examples = 1
   config.steps = 3
+  config.num_samples = 4000
   return config
 
 
@@ -55,12 +56,26 @@ def test_detection_study_writes_reports(tmp_path):
   config.other_attacks = ("fgsm",)
   config.square_queries = 20
   config.ssl_epochs = 1
+  config.checkpoint_dir = str(tmp_path / "shared_checkpoints")
   report = detection_study(config, str(tmp_path), log=lambda m: None)
-  rows = report["tasks"]["digits"]["rows"]
+  regions = report["tasks"]["digits"]["regions"]
+  assert set(regions) == {"full", "speech"}
+  rows = regions["speech"]["rows"]
   assert "ensemble" in rows["white-box pgd (train attack)"]
   assert "ssl" in rows["black-box square"]
-  assert os.path.exists(tmp_path / "detection_report.md")
-  assert os.path.exists(tmp_path / "detection_digits.png")
+  # Speech-region perturbations leave the zero padding silent.
+  ex = regions["speech"]["examples"][0]
+  from jaxrobust.audio.region import speech_mask
+  from jaxrobust.data.audio import read_wav
+  clean, adv = read_wav(ex["clean_wav"]), read_wav(ex["adv_wav"])
+  outside = speech_mask(clean[None])[0] == 0  # may be empty: the clip fills the crop
+  assert np.all(adv[outside] == clean[outside]) and np.any(adv != clean)
+  for name in ("detection_report.md", "detection_digits_full.png",
+               "detection_digits_speech.png"):
+    assert os.path.exists(tmp_path / name), name
+  # A rerun restores every model and the encoder from the shared checkpoints.
+  again = detection_study(config, str(tmp_path / "again"), log=lambda m: None)
+  assert again["tasks"]["digits"]["clean_accuracy"] == report["tasks"]["digits"]["clean_accuracy"]
 
 
 def test_binary_missing_data_is_one_line(tmp_path):

@@ -21,8 +21,9 @@ def trained():
   """speech_mfcc_cnn trained 4 epochs on 600 training clips (every 4th: all digits and
   speakers); tested on 100 test clips. Returns (logits_fn, u, y, clean accuracy)."""
   from jaxrobust.data import audio as fsdd
-  train = fsdd.load_fsdd("train", path=FSDD_DIR)
-  test = fsdd.load_fsdd("test", path=FSDD_DIR)
+  # 0.75 s crops: 97% of the clips whole, a quarter cheaper than 1 s.
+  train = fsdd.load_fsdd("train", path=FSDD_DIR, num_samples=6000)
+  test = fsdd.load_fsdd("test", path=FSDD_DIR, num_samples=6000)
   pick = np.arange(0, len(train.labels), 4)[:600]  # clips are ordered by digit: all digits
   model = models.create("speech_mfcc_cnn", num_classes=10, mean=(0.5,), std=(0.5,))
   variables = audio.train_classifier(model, audio.to_unit(train.waveforms[pick]),
@@ -84,3 +85,9 @@ def test_detector_beats_chance(trained):
   score = detection.auroc(det.score(w[held]), det.score(w_adv[held]))
   assert score > 0.8
   assert detection.auroc([0.1, 0.2], [0.3, 0.4]) == 1.0
+
+
+def test_db_scale_reads_a_representation_in_decibels():
+  rep = detection.db_scale(lambda w: w[..., None])
+  np.testing.assert_allclose(rep(jnp.array([[0.1, 1.0, 0.0]]))[0, :, 0], [-20.0, 0.0, -60.0],
+                             atol=1e-3)

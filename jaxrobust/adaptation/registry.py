@@ -1,0 +1,35 @@
+"""Domain-adaptation methods by name (one line per new method).
+
+A config section is {"name": ..., the method's own fields}, e.g.
+{"name": "cdan_e", "weight": 1.0}; an option the method does not have is an
+error naming its options.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from jaxrobust.adaptation.cdan import CDAN
+from jaxrobust.adaptation.class_conditional import ClassConditional
+from jaxrobust.adaptation.dann import DANN
+from jaxrobust.adaptation.source_only import SourceOnly
+from jaxrobust.registry import Registry
+
+METHODS = Registry("adaptation method")
+METHODS.register("source_only", SourceOnly)
+METHODS.register("dann", DANN)
+METHODS.register("cdan", CDAN, entropy=False)
+METHODS.register("cdan_e", CDAN, entropy=True)
+METHODS.register("class_conditional", ClassConditional)
+# Class-conditional alignment alone, without the domain-adversarial term.
+METHODS.register("class_conditional_mmd", ClassConditional, adversarial=0.0)
+
+
+def make(name: str, /, **options: Any):
+  """The method `name` with `options` (its fields)."""
+  return METHODS.make(name, **options)
+
+
+def from_config(section: Mapping[str, Any]):
+  """The method of a config section {"name": ..., **fields}."""
+  return METHODS.from_config(section)

@@ -1,0 +1,32 @@
+"""Contrast prediction: PIL.ImageEnhance.Contrast, a blend with the image's mean gray level.
+
+Without clipping, contrast at f then at 1/f restores the image (the mean is
+kept). Reference: Yamaguchi et al., MP-SSL / IE-Rot (arXiv:1912.11603).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxrobust.selfsup.pretext._base import PretextTask, blend, grayscale
+
+
+def contrast(image: jax.Array, factor: jax.Array) -> jax.Array:
+  return blend(jnp.full_like(image, grayscale(image).mean()), image, factor)
+
+
+@dataclasses.dataclass(frozen=True)
+class Contrast(PretextTask):
+  """levels: enhancement factors (1 the identity)."""
+  levels: Sequence[float] = (1.0, 0.3, 0.6, 1.6)
+
+  def check_levels(self, levels):
+    if min(levels) < 0:
+      raise ValueError(f"Contrast factors must be >= 0, got {levels}.")
+
+  def transform(self, image, magnitude):
+    return contrast(image, magnitude)

@@ -1,0 +1,58 @@
+"""Pretext tasks by name: one file each plus one line here."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+
+from jaxrobust.registry import Registry
+from jaxrobust.selfsup.pretext._base import PretextTask
+from jaxrobust.selfsup.pretext.brightness import Brightness
+from jaxrobust.selfsup.pretext.color import Color
+from jaxrobust.selfsup.pretext.contrast import Contrast
+from jaxrobust.selfsup.pretext.posterize import Posterize
+from jaxrobust.selfsup.pretext.rotation import Rotation
+from jaxrobust.selfsup.pretext.sharpness import Sharpness
+from jaxrobust.selfsup.pretext.solarize import Solarize
+
+TASKS = Registry("pretext task")
+TASKS.register("rotation", Rotation)
+TASKS.register("sharpness", Sharpness)
+TASKS.register("solarize", Solarize)
+TASKS.register("posterize", Posterize)
+TASKS.register("contrast", Contrast)
+TASKS.register("brightness", Brightness)
+TASKS.register("color", Color)
+
+
+def create(name: str, /, **options: Any) -> PretextTask:
+  return TASKS.make(name, **options)
+
+
+def build_tasks(spec: Sequence[Any]) -> tuple[tuple[str, PretextTask], ...]:
+  """Names or {"name": ..., **options} sections -> ((name, task), ...), names unique."""
+  if isinstance(spec, str) or not len(spec):
+    raise ValueError(f"tasks must be a non-empty sequence of task names or sections "
+                     f"(one of {TASKS.names()}), got {spec!r}.")
+  built = [(s, TASKS.make(s)) if isinstance(s, str) else
+           (dict(s)["name"], TASKS.from_config(s)) for s in spec]
+  names = [n for n, _ in built]
+  if len(set(names)) != len(names):
+    raise ValueError(f"each pretext task may appear once, got {names}.")
+  return tuple(built)
+
+
+def make_views(tasks: Sequence[tuple[str, PretextTask]], images: jax.Array, key: jax.Array
+               ) -> tuple[jax.Array, jax.Array]:
+  """Mixes the tasks' transforms on one batch: labels int32 [tasks, batch] drawn from
+  fold_in(key, task index), transforms applied in the tasks' order.
+
+  Returns (views [batch, h, w, c], labels [tasks, batch]). Deterministic per key.
+  """
+  labels = []
+  for i, (_, task) in enumerate(tasks):
+    y = task.sample(jax.random.fold_in(key, i), images.shape[0])
+    images = task.apply(images, y)
+    labels.append(y)
+  return images, jax.numpy.stack(labels)
