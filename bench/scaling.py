@@ -132,7 +132,9 @@ def measure(quick: bool) -> dict:
 
 def _run_worker(devices: int, quick: bool) -> dict:
   env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-         "PYTHONPATH": ROOT, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
+         # The repository first, then the caller's path (packages installed by PYTHONPATH).
+         "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
+         "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
   if os.environ.get("JAX_PLATFORMS", "cpu") != "cpu":
     env.pop("XLA_FLAGS")  # real accelerators: the visible devices, not simulated ones
   proc = subprocess.run([sys.executable, "-m", "bench.scaling", "--worker",

@@ -24,7 +24,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 matplotlib.use("Agg")
@@ -215,13 +215,7 @@ def plot(report: dict, path: str) -> None:
   plt.close(fig)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.graddiv"):
-    run(FLAGS.config, FLAGS.workdir)
-  print(f"report: {os.path.join(FLAGS.workdir, 'report.md')}")
+main = pipeline.report_main("graddiv", run)
 
 
 if __name__ == "__main__":

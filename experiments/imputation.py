@@ -378,13 +378,7 @@ def plot_digits(figures: dict, num: int, path: str) -> None:
   plt.close(fig)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.INFO)
-  with pipeline.one_line_errors("experiments.imputation"):
-    run(FLAGS.config, FLAGS.workdir)
-  print(f"report: {os.path.join(FLAGS.workdir, 'report.md')}")
+main = pipeline.report_main("imputation", run, logging.INFO)
 
 
 if __name__ == "__main__":

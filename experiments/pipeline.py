@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jax
 import ml_collections
+from absl import app, flags, logging
 
 from jaxrobust import data, distributed, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
@@ -48,6 +49,21 @@ def attack_names(names) -> list[str]:
     names = names.split(",")
   return [n.strip() for n in names if n.strip()]
 
+
+def report_main(name: str, run: Callable[[ml_collections.ConfigDict, str], Any],
+                verbosity: int = logging.WARNING) -> Callable[[list[str]], None]:
+  """The absl `main` of a study binary: run(FLAGS.config, FLAGS.workdir) with
+  one-line errors, then the path of its report.md."""
+
+  def main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(verbosity)
+    with one_line_errors(f"experiments.{name}"):
+      run(flags.FLAGS.config, flags.FLAGS.workdir)
+    print(f"report: {os.path.join(flags.FLAGS.workdir, 'report.md')}")
+
+  return main
 
 def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains (resuming if possible), evaluates on the test split, writes the report.
@@ -116,7 +132,9 @@ def evaluate_workdirs(config, workdirs, output_dir=None, epoch=None) -> list[dic
       diagnostics_examples=config.diagnostics.num_examples,
       huge_eps_steps=config.diagnostics.huge_eps_steps,
       key=jax.random.key(config.seed), batch_size=config.batch_size,
-      progress=config.progress)
+      progress=config.progress,
+      # Several devices (or hosts): each batch split over them, as training does.
+      mesh=train.data_mesh() if jax.device_count() > 1 else None)
   for r, report in zip(runs, reports):
     report.update({"workdir": r.workdir, "epoch": r.epoch, "fingerprint": r.fingerprint})
 

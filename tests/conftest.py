@@ -5,6 +5,12 @@ import os
 import jax
 import pytest
 
+# The attacks' short loops run rolled in the suite: unrolled (the library's
+# default, faster at run time on a CPU) they compile about 1.5x longer, and the
+# suite is mostly compilation. tests/attacks/test_core.py checks the unrolled
+# loops against rolled ones. Subprocesses inherit the setting.
+os.environ.setdefault("JAXROBUST_UNROLL_MAX_STEPS", "0")
+
 # Compiled programs are reused across test runs (CI sets the directory).
 jax.config.update("jax_compilation_cache_dir", os.environ.get(
     "JAX_COMPILATION_CACHE_DIR",

@@ -6,6 +6,7 @@ norms, projections and steps are per example.
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import jax
@@ -170,8 +171,11 @@ def ascent_direction(grad: jax.Array, ord: str, l1_sparsity: float = 0.95) -> ja
   return step.reshape(grad.shape)
 
 
-# Loops of at most this many steps are traced unrolled (`step_loop`).
-UNROLL_MAX_STEPS = 20
+# Loops of at most this many steps are traced unrolled (`step_loop`);
+# $JAXROBUST_UNROLL_MAX_STEPS overrides it (0: never unroll, e.g. where compile
+# time dominates, as in the test suite's hundreds of short runs).
+DEFAULT_UNROLL_MAX_STEPS = 20
+UNROLL_MAX_STEPS = int(os.environ.get("JAXROBUST_UNROLL_MAX_STEPS", DEFAULT_UNROLL_MAX_STEPS))
 
 
 def step_loop(steps: int, body, init):

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 
 from jaxrobust.attacks.pgd import PGD, madry_pgd
 from jaxrobust.attacks.sweep import Sweep
@@ -22,6 +23,7 @@ from jaxrobust.data import to_float
 from jaxrobust.eval import diagnostics as diag
 from jaxrobust.eval.ensemble import EnsembleEvaluator
 from jaxrobust.eval.evaluator import ApplyFn, Evaluator, stack_variables
+from jaxrobust.eval.sharded import ShardedEnsembleEvaluator, ShardedEvaluator
 
 # fold_in tags of the evaluation's independent random streams.
 _ATTACKS, _ENSEMBLES, _CURVE, _DIAGNOSTICS = range(4)
@@ -100,7 +102,7 @@ def evaluate_models(apply_fn: ApplyFn, variables: Sequence[Any], images: np.ndar
                     curve_eps: Sequence[float] = (), curve_steps: int = 20,
                     diagnostics_examples: int = 0, huge_eps_steps: int = 50,
                     key: jax.Array, batch_size: int = 500,
-                    progress: bool = False) -> list[dict[str, Any]]:
+                    progress: bool = False, mesh: Mesh | None = None) -> list[dict[str, Any]]:
   """Evaluates each model on images uint8 [n, h, w, c], labels [n].
 
   Args:
@@ -116,6 +118,10 @@ def evaluate_models(apply_fn: ApplyFn, variables: Sequence[Any], images: np.ndar
     curve_eps: radii of the robustness curve ([] for none).
     diagnostics_examples: how many examples the masking checks use (0: none).
     key: PRNG key; batch_size: examples per compiled step.
+    mesh: a device mesh with a "data" axis (e.g. `sharding.data_mesh()`): the
+      attacks, ensembles and curve run with each batch split over it
+      (`ShardedEvaluator`, `ShardedEnsembleEvaluator`; batch_size a multiple of
+      its devices); None: one device. The per-example results are the same.
 
   Returns:
     One report per model: clean_accuracy, robust_accuracy {attack: acc},
@@ -128,13 +134,20 @@ def evaluate_models(apply_fn: ApplyFn, variables: Sequence[Any], images: np.ndar
   m = len(variables)
   stacked = stack_variables(variables)
   tic = time.perf_counter()
-  single = Evaluator(apply_fn, {"clean": None, **attacks}, batch_size, stacked=True)
+  if mesh is None:
+    evaluator, ensemble_evaluator, placement = Evaluator, EnsembleEvaluator, {}
+  else:
+    evaluator, ensemble_evaluator = ShardedEvaluator, ShardedEnsembleEvaluator
+    placement = {"mesh": mesh}
+  single = evaluator(apply_fn, {"clean": None, **attacks}, batch_size, stacked=True,
+                     **placement)
   correct = single.correct(stacked, images, labels, key=jax.random.fold_in(key, _ATTACKS),
                            progress=progress)  # name -> [m, n]
   worst = np.logical_and.reduce(list(correct.values()))
   ensemble_out = {}
   for i, (name, components) in enumerate(ensembles.items()):
-    result = EnsembleEvaluator(apply_fn, components, batch_size, stacked=True).correct(
+    result = ensemble_evaluator(apply_fn, components, batch_size, stacked=True,
+                                **placement).correct(
         stacked, images, labels, key=jax.random.fold_in(jax.random.fold_in(key, _ENSEMBLES), i),
         progress=progress)
     ensemble_out[name] = result
@@ -142,7 +155,8 @@ def evaluate_models(apply_fn: ApplyFn, variables: Sequence[Any], images: np.ndar
   curve = None
   if len(curve_eps):
     sweep = Sweep(curve_attack(max(curve_eps), norm, curve_steps), np.asarray(curve_eps))
-    curve = Evaluator(apply_fn, {"curve": sweep}, batch_size, stacked=True).correct(
+    curve = evaluator(apply_fn, {"curve": sweep}, batch_size, stacked=True,
+                      **placement).correct(
         stacked, images, labels, key=jax.random.fold_in(key, _CURVE),
         progress=progress)["curve"].mean(-1)  # [m, K]
   masking = {}

@@ -38,14 +38,12 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
 from jaxrobust import _checks
 from jaxrobust.generative import gan
-from jaxrobust.generative.gain import (HINTS, MLP, GAINStep, adam, fit_transform_gan, hint,
-                                       observed_mse)
+from jaxrobust.generative.gain import GAIN, MLP, GAINStep, adam, hint, observed_mse
 
 
 @struct.dataclass
@@ -114,37 +112,21 @@ class CycleStep(GAINStep):
 
 
 @dataclasses.dataclass(frozen=True)
-class CycleImputer:
-  """The cycle-consistent imputation adversarial network (GAIN's defaults otherwise).
+class CycleImputer(GAIN):
+  """The cycle-consistent imputation adversarial network (GAIN's fields and defaults, plus):
 
   mask_cycle_weight, data_cycle_weight: the two cycle losses' weights (0 and 0
   reduce it to GAIN with the code's hint). workdir: checkpointed, resumable epochs.
   """
-  hint: str = "code"
-  hint_rate: float = 0.9
-  alpha: float = 100.0
   mask_cycle_weight: float = 1.0
   data_cycle_weight: float = 100.0
-  batch_size: int = 128
-  num_steps: int = 10000
-  learning_rate: float = 1e-3
-  hidden: int | None = None
-  workdir: str | None = None
 
   def __post_init__(self):
-    _checks.check_choice("GAIN hint", self.hint, HINTS)
-    _checks.check_real("hint_rate", self.hint_rate, low=0.0, high=1.0)
-    for name in ("alpha", "mask_cycle_weight", "data_cycle_weight"):
+    super().__post_init__()
+    for name in ("mask_cycle_weight", "data_cycle_weight"):
       _checks.check_real(name, getattr(self, name), low=0.0)
-    _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
 
   def step(self, dim: int) -> CycleStep:
-    return CycleStep(dim=dim, hidden=self.hidden or dim, alpha=float(self.alpha),
-                     hint=self.hint, hint_rate=float(self.hint_rate),
-                     learning_rate=float(self.learning_rate),
+    return CycleStep(**self._step_fields(dim),
                      mask_cycle_weight=float(self.mask_cycle_weight),
                      data_cycle_weight=float(self.data_cycle_weight))
-
-  def fit_transform(self, x: np.ndarray, *, key: jax.Array) -> np.ndarray:
-    return fit_transform_gan(self.step(np.shape(x)[1]), x, key=key, num_steps=self.num_steps,
-                             batch_size=self.batch_size, workdir=self.workdir)

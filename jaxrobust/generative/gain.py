@@ -231,9 +231,13 @@ class GAIN:
     _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
 
   def step(self, dim: int) -> GAINStep:
-    return GAINStep(dim=dim, hidden=self.hidden or dim, alpha=float(self.alpha),
-                    hint=self.hint, hint_rate=float(self.hint_rate),
-                    learning_rate=float(self.learning_rate))
+    return GAINStep(**self._step_fields(dim))
+
+  def _step_fields(self, dim: int) -> dict:
+    """The step's fields shared by GAIN and its extensions."""
+    return {"dim": dim, "hidden": self.hidden or dim, "alpha": float(self.alpha),
+            "hint": self.hint, "hint_rate": float(self.hint_rate),
+            "learning_rate": float(self.learning_rate)}
 
   def fit_transform(self, x: np.ndarray, *, key: jax.Array) -> np.ndarray:
     return fit_transform_gan(self.step(np.shape(x)[1]), x, key=key, num_steps=self.num_steps,

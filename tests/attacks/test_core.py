@@ -65,9 +65,11 @@ def test_l1_sparse_step_has_unit_l1_norm_on_the_largest_coordinates():
   np.testing.assert_array_equal(np.sign(step[0, nonzero]), np.sign(g[0, nonzero]))
 
 
-def test_step_loop_unrolls_short_loops_only_and_agrees_with_a_rolled_loop():
-  """Up to UNROLL_MAX_STEPS the loop is straight-line code (no while in the
+def test_step_loop_unrolls_short_loops_only_and_agrees_with_a_rolled_loop(monkeypatch):
+  """Up to UNROLL_MAX_STEPS (the library's default here: the suite itself runs
+  rolled, see conftest.py) the loop is straight-line code (no while in the
   program); beyond, a while loop. Both run the same steps."""
+  monkeypatch.setattr(_core, "UNROLL_MAX_STEPS", _core.DEFAULT_UNROLL_MAX_STEPS)
   body = lambda i, carry: carry * 1.5 + i
   short, long = _core.UNROLL_MAX_STEPS, _core.UNROLL_MAX_STEPS + 1
   for steps, rolled in ((short, False), (long, True)):

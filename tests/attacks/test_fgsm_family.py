@@ -166,6 +166,13 @@ def test_upgd_without_momentum_is_pgd_bit_for_bit(norm, loss, targeted):
     np.testing.assert_array_equal(eot, pgd)
 
 
+def test_upgd_without_momentum_is_pgd_bit_for_bit_unrolled(monkeypatch):
+  """The same with the library's default unrolled step loops (the suite runs them
+  rolled: tests/conftest.py)."""
+  monkeypatch.setattr(_core, "UNROLL_MAX_STEPS", _core.DEFAULT_UNROLL_MAX_STEPS)
+  test_upgd_without_momentum_is_pgd_bit_for_bit("linf", "ce", False)
+
+
 def test_upgd_momentum_is_mi_fgsm():
   """m_t = g_t / mean|g_t| + decay m_{t-1}; x += step sign(m_t), as in torchattacks' UPGD."""
   x, y = _data()

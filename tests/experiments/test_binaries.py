@@ -8,9 +8,9 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-# Every module of experiments/ with a main is a binary.
+# Every module of experiments/ that runs as __main__ is a binary.
 ALL_BINARIES = tuple(sorted(p.stem for p in (REPO / "experiments").glob("*.py")
-                            if "def main(" in p.read_text()))
+                            if "__main__" in p.read_text()))
 # Their flags are parsed in a subprocess each (seconds apiece): a sample of them.
 BINARIES = ("defenses_compare", "dp_train", "evaluate", "forecast", "linear_theory",
             "sam_stability", "train")

@@ -23,6 +23,7 @@ import numpy as np
 from experiments.configs import tiny
 from jaxrobust import attacks, data, defenses
 from jaxrobust.eval.ensemble import EnsembleEvaluator
+from jaxrobust.eval.evaluation import evaluate_models
 from jaxrobust.eval.evaluator import Evaluator
 from jaxrobust import sharding
 from jaxrobust.train import _population, loop, population
@@ -125,8 +126,17 @@ def evaluate(mesh=None, full: bool = False) -> dict:
                                        mesh=grid).correct(v, x, y, key=key)
     ens = sharded.ShardedEnsembleEvaluator(linear_apply, ensemble(full), EVAL_BATCH,
                                            mesh=mesh).correct(one, x, y, key=key)
+  # evaluate_models (experiments.evaluate's path) on two models, sharded by its mesh.
+  reports = evaluate_models(linear_apply, [one, jax.tree.map(lambda a: a[1], v)], x, y,
+                            num_classes=10, attacks=pgd, ensembles={"aa": ensemble(full)},
+                            curve_eps=(0.05, 0.1), curve_steps=3, key=key,
+                            batch_size=EVAL_BATCH, mesh=mesh)
   return {"pgd_stacked": stacked["pgd"], "ens_robust": ens["robust"],
-          **{f"ens_after_{k}": a for k, a in ens["after"].items()}}
+          **{f"ens_after_{k}": a for k, a in ens["after"].items()},
+          "report_accuracies": np.asarray([
+              [r["clean_accuracy"], r["robust_accuracy"]["pgd"],
+               r["ensembles"]["aa"]["robust_accuracy"], *r["curve"]["accuracy"]]
+              for r in reports])}
 
 
 def population_steps(mesh) -> dict:

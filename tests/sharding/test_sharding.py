@@ -87,6 +87,11 @@ def test_sharded_evaluation_same_robust_accuracy(eight):
   assert one["pgd_stacked"].shape == (4, _worker.EVAL_N)
   # Smaller weights, smaller margins: the 4 stacked models differ in robustness.
   assert len(set(one["pgd_stacked"].mean(-1).round(3))) > 1
+  # evaluate_models (experiments.evaluate's path) with and without its mesh: clean, PGD,
+  # the ensemble and a 2-radius curve per model, equal above; attacks lower accuracy.
+  clean, pgd, ens = one["report_accuracies"][:, :3].T
+  assert one["report_accuracies"].shape == (2, 5)
+  assert np.all(ens <= pgd) and np.all(pgd < clean)
 
 
 def test_population_sharded_equals_unsharded(eight):
