@@ -10,23 +10,16 @@ Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
 
 import ml_collections
 
+from experiments.configs import audio_transfer
+
 
 def get_config(mode: str = "") -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.seed = 0
-  c.fsdd_dir = ""
-  c.data_dir = ""
-  c.checkpoint_dir = ""      # "": <workdir>/checkpoints; share one between the two studies
-                             # to train each model once (same seed, data and options)
-  c.num_samples = 8000
-  c.tasks = ("digits", "speakers")
+  # The models train as in audio_transfer.py (same fields), so with a shared
+  # checkpoint_dir this study restores them instead of training again.
+  c = ml_collections.ConfigDict(audio_transfer.training(mode))
   c.models = ("speech_logmel_cnn", "speech_wave_cnn")
   c.victim = "speech_logmel_cnn"
   c.surrogate = "speech_wave_cnn"
-  c.epochs = 8
-  c.batch_size = 64
-  c.learning_rate = 3e-3
-  c.train_clips = 0
   c.eval_clips = 300
   c.budget = 0.004           # Linf in waveform amplitude
   c.steps = 10
@@ -42,15 +35,7 @@ def get_config(mode: str = "") -> ml_collections.ConfigDict:
   c.batch_size_attack = 100
   c.examples = 2
   if mode == "quick":
-    # The models train as in audio_transfer.py:quick (same seed and options), so with a
-    # shared checkpoint_dir this study restores them instead of training again.
-    c.num_samples = 6000
-    c.train_clips = 1800
-    c.epochs = 6
-    c.batch_size = 32
     c.eval_clips = 200
     c.ssl_epochs = 3
     c.square_queries = 100
-  elif mode:
-    raise ValueError(f"Unknown config mode {mode!r}; valid: '', 'quick'.")
   return c

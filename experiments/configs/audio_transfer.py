@@ -11,20 +11,28 @@ Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
 import ml_collections
 
 
+def training(mode: str = "") -> dict:
+  """The data and training fields of the speech models, shared with
+  audio_detection.py: with one checkpoint_dir the two studies train each model
+  once (same seed, data and options)."""
+  fields = {
+      "seed": 0, "fsdd_dir": "", "data_dir": "",
+      "checkpoint_dir": "",  # "": <workdir>/checkpoints; share one between the two studies
+      "num_samples": 8000, "tasks": ("digits", "speakers"), "epochs": 8, "batch_size": 64,
+      "learning_rate": 3e-3,
+      "train_clips": 0}      # 0: the whole training split (2,700 clips)
+  if mode == "quick":
+    # 0.75 s crops keep 97% of FSDD's clips whole and cut the cost by a quarter; 1,800
+    # training clips at batch 32 for 6 epochs give every model 336 steps.
+    fields.update(num_samples=6000, train_clips=1800, epochs=6, batch_size=32)
+  elif mode:
+    raise ValueError(f"Unknown config mode {mode!r}; valid: '', 'quick'.")
+  return fields
+
+
 def get_config(mode: str = "") -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.seed = 0
-  c.fsdd_dir = ""
-  c.data_dir = ""
-  c.checkpoint_dir = ""      # "": <workdir>/checkpoints; share one between the two studies
-                             # to train each model once (same seed, data and options)
-  c.num_samples = 8000
-  c.tasks = ("digits", "speakers")
+  c = ml_collections.ConfigDict(training(mode))
   c.models = ("speech_wave_cnn", "speech_logmel_cnn", "speech_mfcc_cnn", "speech_mfcc_gru")
-  c.epochs = 8
-  c.batch_size = 64
-  c.learning_rate = 3e-3
-  c.train_clips = 0          # 0: the whole training split (2,700 clips)
   c.eval_clips = 300         # test clips attacked (the test split has 300)
   c.attacks = ("fgsm", "pgd", "mifgsm", "noise_injected")
   c.budgets = (0.002, 0.008)
@@ -35,13 +43,5 @@ def get_config(mode: str = "") -> ml_collections.ConfigDict:
   c.examples = 3             # clean/adversarial WAV pairs + spectrogram PNGs per task
   c.region = "full"          # "speech": perturb only each clip's non-silent span
   if mode == "quick":
-    # 0.75 s crops keep 97% of FSDD's clips whole and cut the cost by a quarter; 1,800
-    # training clips at batch 32 for 6 epochs give every model 336 steps.
-    c.num_samples = 6000
-    c.train_clips = 1800
-    c.epochs = 6
-    c.batch_size = 32
     c.eval_clips = 100
-  elif mode:
-    raise ValueError(f"Unknown config mode {mode!r}; valid: '', 'quick'.")
   return c
