@@ -12,8 +12,8 @@ compare ours with ours:
   - PGD-10 with its step loop unrolled (the default, `attacks._core.step_loop`)
     against the same attack traced with a rolled `fori_loop`;
   - an 8-radius robustness curve in one call (`attacks.sweep`, both of its
-    strategies: "vmap", the default, and "sequential") against 8 separate calls
-    of one compiled attack.
+    strategies: "sequential", the default on CPU, and "vmap", the default on
+    accelerators) against 8 separate calls of one compiled attack.
 
   python -m bench.attacks [--batch_size=256] [--steps=10] [--cw_steps=50] [--quick]
 
@@ -23,6 +23,7 @@ Needs the peers for their columns: pip install -r requirements-peers.txt
 from __future__ import annotations
 
 import functools
+import importlib
 import unittest.mock
 
 from absl import app, flags
@@ -34,6 +35,8 @@ import numpy as np
 from bench import _timing
 from jaxrobust import attacks, data, models
 from jaxrobust.losses import cross_entropy
+
+sweep_module = importlib.import_module("jaxrobust.attacks.sweep")  # the name is the function
 
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Images per attack call.")
 _STEPS = flags.DEFINE_integer("steps", 10, "PGD iterations.")
@@ -155,8 +158,8 @@ def measure(batch: int, k: int, cw_steps: int, repeats: int) -> list[dict]:
       {**curves, "separate": lambda: [jit_attack(a, x, y, key) for a in singles],
        "fb": fns["fb"]}, repeats=repeats, warmup=1)
   for strategy in ("sequential", "vmap"):
-    default = " (the default)" if strategy == "vmap" else ""
-    out.append(_timing.row("attacks", 
+    default = " (the default here)" if strategy == sweep_module.resolve_strategy("auto") else ""
+    out.append(_timing.row("attacks",
         f"{RADII}-radius PGD-{k} Linf curve, one call ({strategy}{default}) vs {RADII} calls, "
         f"{size}", t_c[strategy], peer=f"ours, {RADII} separate calls", peer_s=t_c["separate"],
         peer_status="ok", limit_ratio=t_c[strategy] / (RADII * k * t_c["fb"]),

@@ -10,6 +10,10 @@ import pytest
 # suite is mostly compilation. tests/attacks/test_core.py checks the unrolled
 # loops against rolled ones. Subprocesses inherit the setting.
 os.environ.setdefault("JAXROBUST_UNROLL_MAX_STEPS", "0")
+# Likewise robustness curves run vmapped (one copy of the attack to compile);
+# the CPU default, "sequential", compiles one per radius. test_sweep_restarts_targets
+# checks both strategies and the default's choice.
+os.environ.setdefault("JAXROBUST_SWEEP_STRATEGY", "vmap")
 
 # Compiled programs are reused across test runs (CI sets the directory).
 jax.config.update("jax_compilation_cache_dir", os.environ.get(

@@ -30,8 +30,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.clipping = "ghost"         # ghost | vmap
   c.microbatch_size = 0        # vmap mode: 0 = whole batch at once
   # Padded Poisson batch sizes: binomial tail probabilities (privacy.sampling.bucket_sizes);
-  # () pads every step to the one physical size. Privacy is the same either way.
-  c.bucket_tail_probs = (0.3, 0.01)
+  # () pads every step to the one physical size; None: by backend (train.dp:
+  # (0.3, 0.01) on CPU, () on accelerators). Privacy is the same either way.
+  c.bucket_tail_probs = ml_collections.FieldReference(None, field_type=tuple)
 
   # DP adversarial training: eps > 0 runs PGD inside each example's loss.
   c.adversarial = ml_collections.ConfigDict({"eps": 0.0, "steps": 5, "step_size": 0.0})

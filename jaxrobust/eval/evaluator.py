@@ -11,7 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxrobust import _checks
-from jaxrobust.data import sequential_batches, to_float
+from jaxrobust.data import to_float
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]  # (variables, x) -> logits
 
@@ -85,15 +85,14 @@ class Evaluator:
       raise ValueError("images and labels hold no examples: nothing to evaluate.")
     _checks.check_labels("labels", labels, self._num_classes(variables, images), len(images))
     out = {name: [] for name in self._steps}
-    batches = sequential_batches(images, labels, self.batch_size)
-    total = -(-len(labels) // self.batch_size)
-    for i, (x, y) in enumerate(tqdm(batches, total=total, disable=not progress,
-                                    desc="eval", leave=False)):
+    plan = batch_plan(len(labels), self.batch_size)
+    for i, (start, rows) in enumerate(tqdm(plan, disable=not progress, desc="eval",
+                                           leave=False)):
+      x, y = images[start:start + rows], labels[start:start + rows]
       n = len(y)
-      pad = padded_size(n, self.batch_size) - n
-      if pad:  # pad to a compiled batch shape; padded rows are dropped below
-        x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-        y = np.concatenate([y, np.zeros((pad,), y.dtype)])
+      if rows > n:  # pad to a compiled batch shape; padded rows are dropped below
+        x = np.concatenate([x, np.zeros((rows - n,) + x.shape[1:], x.dtype)])
+        y = np.concatenate([y, np.zeros((rows - n,), y.dtype)])
       batch_key = jax.random.fold_in(key, i)
       for name, step in self._steps.items():
         out[name].append(np.asarray(step(variables, x, y, batch_key))[..., :n])
@@ -113,6 +112,38 @@ def padded_size(n: int, batch_size: int) -> int:
   every later attack cost as much as the first; powers of two bound the number
   of compiled shapes per attack to log2(batch_size) + 1."""
   return min(batch_size, 1 << max(n - 1, 0).bit_length())
+
+
+_MIN_SPLIT = 8  # rows: smaller batches cost more in calls than in padding
+
+
+def batch_plan(n: int, batch_size: int, max_waste: float | None = None) -> list[tuple[int, int]]:
+  """(first example, compiled rows) of each batch that covers n examples.
+
+  Full batches of batch_size, then the remainder in power-of-two batches (the
+  shapes `padded_size` compiles): padded whole when the padding is at most
+  max_waste of the batch, else the largest power of two below it is split off
+  and the rest planned the same way (23 survivors of a batch of 32: 16 + 8
+  rows, not 32); batches of at most 8 rows are never split. Padded rows are
+  model passes spent on nothing, which matters where compute grows with rows.
+  max_waste None: 1/8 on CPU; on accelerators 1 (one padded batch), where a
+  batch below saturation costs about what a smaller one does and each extra
+  batch costs a launch.
+  """
+  if max_waste is None:
+    max_waste = 0.125 if jax.default_backend() == "cpu" else 1.0
+  plan, start = [], 0
+  while n - start >= batch_size:
+    plan.append((start, batch_size))
+    start += batch_size
+  while start < n:
+    rest = n - start
+    rows = padded_size(rest, batch_size)
+    if rows > _MIN_SPLIT and rows - rest > max_waste * rows:
+      rows = 1 << (rest.bit_length() - 1)  # <= rest: full; the rest is planned after it
+    plan.append((start, rows))
+    start += min(rows, rest)
+  return plan
 
 
 def stack_variables(variables: Sequence[Any]) -> Any:

@@ -183,7 +183,9 @@ def fingerprint(config: ml_collections.ConfigDict, info: data.DatasetInfo) -> di
       "num_classes": info.num_classes, "model": config.model.to_dict(),
       # The optimizer's state is part of the checkpoint: another optimizer (or
       # the same one with or without a sharpness-aware wrapper) cannot resume it.
-      "optimizer": config.optimizer.name, "sharpness_aware": _sharpness_aware(config)}))
+      "optimizer": config.optimizer.name, "sharpness_aware": _sharpness_aware(config),
+      # Resuming under another defense would report one run that is two.
+      "defense": config.defense.to_dict()}))
 
 
 def _sharpness_aware(config: ml_collections.ConfigDict) -> str | None:

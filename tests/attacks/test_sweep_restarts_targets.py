@@ -1,5 +1,7 @@
 """Sweeps over eps, random restarts and target helpers."""
 
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,6 +9,8 @@ import pytest
 
 from jaxrobust import attacks
 from tests import numerics
+
+sweep_module = importlib.import_module("jaxrobust.attacks.sweep")  # the name is the function
 
 
 def test_robust_accuracy_curve_starts_at_clean_accuracy_and_falls(mnist_model):
@@ -68,8 +72,8 @@ def test_sweep_compiles_as_one_program_under_jit(mnist_model):
 
 
 def test_sweep_strategies_agree_with_single_calls(mnist_model):
-  """Sequential and vmapped (the default) curves both give the single calls'
-  points; an unknown strategy is refused by name."""
+  """Sequential and vmapped curves both give the single calls' points; an
+  unknown strategy is refused by name."""
   logits_fn, x, y, _ = mnist_model
   pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
   radii = [0.05, 0.1]
@@ -89,3 +93,16 @@ def test_sweep_strategies_agree_with_single_calls(mnist_model):
       numerics.assert_agree(curve[i], single, logits_fn, y[:8])
   with pytest.raises(ValueError, match="strategy"):
     attacks.sweep(pgd, logits_fn, x[:8], y[:8], eps=radii, key=key, strategy="loop")
+
+
+def test_auto_strategy_is_sequential_on_cpu_unless_overridden(monkeypatch):
+  # "sequential" runs the curve faster than K calls on CPU, "vmap" on accelerators.
+  monkeypatch.delenv("JAXROBUST_SWEEP_STRATEGY", raising=False)
+  expected = "sequential" if jax.default_backend() == "cpu" else "vmap"
+  assert sweep_module.resolve_strategy("auto") == expected
+  assert sweep_module.resolve_strategy("vmap") == "vmap"
+  monkeypatch.setenv("JAXROBUST_SWEEP_STRATEGY", "vmap")
+  assert sweep_module.resolve_strategy("auto") == "vmap"
+  monkeypatch.setenv("JAXROBUST_SWEEP_STRATEGY", "loop")
+  with pytest.raises(ValueError, match="JAXROBUST_SWEEP_STRATEGY"):
+    sweep_module.resolve_strategy("auto")

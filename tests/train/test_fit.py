@@ -81,6 +81,11 @@ def test_a_workdir_of_another_model_is_refused_and_kept(tmp_path):
   with pytest.raises(train.CheckpointMismatchError, match="holds a checkpoint"):
     train.fit(config, workdir)
   assert os.path.isdir(os.path.join(workdir, "checkpoints", "1"))
+  # The same model under another defense is another run, not a resumable one.
+  config.model.hidden = _config().model.hidden
+  config.defense = {"name": "standard"}
+  with pytest.raises(train.CheckpointMismatchError, match="standard"):
+    train.fit(config, workdir)
 
 
 @pytest.mark.parametrize("field,value,match", [
