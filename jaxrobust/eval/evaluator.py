@@ -61,11 +61,13 @@ class Evaluator:
       self._steps[name] = jax.jit(step)
 
   def _num_classes(self, variables, images) -> int:
-    """The model's class count, traced once per input shape (the shape of the first
-    batch as compiled, so no new shape is traced)."""
+    """The model's class count, traced once per input shape at the first batch's
+    compiled shape, from the variables' shapes alone (model 0's if stacked): no
+    slicing of stacked or multi-host arrays."""
     if images.shape[1:] not in self._classes:
-      one_model = jax.tree.map(lambda v: v[0], variables) if self.stacked else variables
-      first = padded_size(min(len(images), self.batch_size), self.batch_size)
+      one_model = jax.tree.map(lambda v: jax.ShapeDtypeStruct(
+          v.shape[1:] if self.stacked else v.shape, v.dtype), variables)
+      first = batch_plan(len(images), self.batch_size)[0][1]
       self._classes[images.shape[1:]] = jax.eval_shape(
           self._apply_fn, one_model,
           jax.ShapeDtypeStruct((first,) + images.shape[1:], jnp.float32)).shape[-1]

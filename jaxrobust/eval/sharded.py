@@ -25,12 +25,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxrobust.eval.ensemble import EnsembleEvaluator
-from jaxrobust.eval.evaluator import ApplyFn, Evaluator, padded_size
+from jaxrobust.eval.evaluator import ApplyFn, Evaluator
 from jaxrobust import sharding
 
 
@@ -86,17 +85,6 @@ class ShardedEvaluator(Evaluator):
       return step(variables, x, y, sharding.replicate(mesh, key))
 
     return run
-
-  def _num_classes(self, variables, images) -> int:
-    # From shapes alone (model 0's as Evaluator's): no slicing of multi-host arrays.
-    one = jax.tree.map(lambda v: jax.ShapeDtypeStruct(
-        v.shape[1:] if self.stacked else v.shape, v.dtype), variables)
-    if images.shape[1:] not in self._classes:
-      first = padded_size(min(len(images), self.batch_size), self.batch_size)
-      self._classes[images.shape[1:]] = jax.eval_shape(
-          self._apply_fn, one,
-          jax.ShapeDtypeStruct((first,) + images.shape[1:], jnp.float32)).shape[-1]
-    return self._classes[images.shape[1:]]
 
   def correct(self, variables, images: np.ndarray, labels: np.ndarray, *,
               key: jax.Array, progress: bool = False) -> dict[str, np.ndarray]:
