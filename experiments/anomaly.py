@@ -23,7 +23,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -35,10 +34,7 @@ KINDS = (("normal", anomaly.NORMAL), ("known", anomaly.KNOWN), ("unknown", anoma
 
 
 def define_flags() -> None:
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "anomaly.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/anomaly", "Output directory.")
+  pipeline.define_config_flags("anomaly.py", "runs/anomaly")
 
 
 FLAGS = flags.FLAGS

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from experiments import pipeline
 
@@ -33,10 +32,8 @@ SHARED_FSDD = os.path.join(ROOT, os.pardir, "shared", "data", "fsdd")
 
 def define_flags(config: str) -> None:
   """The flags of an audio binary (config: its default config file's name)."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", config),
-      "Study configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", f"runs/{config[:-3]}", "Output directory.")
+  pipeline.define_config_flags(config, f"runs/{config[:-3]}",
+                               "Study configuration (ml_collections file).")
   flags.DEFINE_string("fsdd_dir", None, "FSDD folder (overrides config.fsdd_dir).")
 
 

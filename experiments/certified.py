@@ -27,7 +27,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from experiments import pipeline
 from experiments.configs import default as default_config
@@ -40,10 +39,8 @@ PUBLISHED = ("Gowal et al. 2018, IBP, full MNIST (60k), large CNN: verified erro
 
 
 def define_flags() -> None:
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "certified.py"),
-      "Certified-robustness configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/certified", "Output directory.")
+  pipeline.define_config_flags("certified.py", "runs/certified",
+                               "Certified-robustness configuration (ml_collections file).")
 
 
 FLAGS = flags.FLAGS

@@ -15,7 +15,6 @@ table goes to stdout and <workdir>/compare.json.
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from experiments import pipeline
 from experiments.configs.default import defense_section
@@ -26,11 +25,10 @@ from jaxrobust.models.heads import HEADS
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "defenses_compare.py"),
+  pipeline.define_config_flags(
+      "defenses_compare.py", "runs/defenses_compare",
       "Shared configuration; config.compare lists the defense names, config.budget "
-      "their attack's eps, step_size and steps.", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/defenses_compare", "Output directory.")
+      "their attack's eps, step_size and steps.")
 
 
 FLAGS = flags.FLAGS

@@ -28,7 +28,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 from sklearn.decomposition import PCA
 
 matplotlib.use("Agg")
@@ -40,10 +39,7 @@ from jaxrobust import adaptation, eval as jr_eval  # noqa: E402
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "domain_adaptation.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/domain_adaptation", "Output directory.")
+  pipeline.define_config_flags("domain_adaptation.py", "runs/domain_adaptation")
 
 
 FLAGS = flags.FLAGS

@@ -29,7 +29,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -49,10 +48,7 @@ _GAN, _POOL, _CLASSIFIER, _JUDGE, _QUALITY = range(5)
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "domain_fusion.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/domain_fusion", "Output directory.")
+  pipeline.define_config_flags("domain_fusion.py", "runs/domain_fusion")
 
 
 FLAGS = flags.FLAGS

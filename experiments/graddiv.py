@@ -25,7 +25,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,10 +39,7 @@ ATTACK_NAMES = ("clean", "pgd", "eot-pgd")
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "graddiv.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/graddiv", "Output directory.")
+  pipeline.define_config_flags("graddiv.py", "runs/graddiv")
 
 
 FLAGS = flags.FLAGS

@@ -32,7 +32,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -47,10 +46,7 @@ CLASSICAL = ("mean", "knn", "iterative")
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "imputation.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/imputation", "Output directory.")
+  pipeline.define_config_flags("imputation.py", "runs/imputation")
 
 
 FLAGS = flags.FLAGS

@@ -25,21 +25,18 @@ import jax.numpy as jnp
 import matplotlib
 import numpy as np
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from experiments import pipeline  # noqa: E402
 from jaxrobust import data  # noqa: E402
 from jaxrobust.theory import network, sharpness, smoothness  # noqa: E402
 
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "linear_theory.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/linear_theory", "Output directory.")
+  pipeline.define_config_flags("linear_theory.py", "runs/linear_theory")
 
 
 FLAGS = flags.FLAGS

@@ -33,7 +33,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from experiments import pipeline
 from jaxrobust import _checks, data, measures
@@ -47,10 +46,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "measures.py"),
-      "Measures study configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/measures", "Output directory.")
+  pipeline.define_config_flags("measures.py", "runs/measures",
+                               "Measures study configuration (ml_collections file).")
 
 
 FLAGS = flags.FLAGS

@@ -23,7 +23,6 @@ import matplotlib
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -33,10 +32,7 @@ from jaxrobust import data, eval as jr_eval, selfsup  # noqa: E402
 
 
 def define_flags() -> None:
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "mpssl.py"),
-      "Configuration (ml_collections file).", lock_config=True)
-  flags.DEFINE_string("workdir", "runs/mpssl", "Output directory.")
+  pipeline.define_config_flags("mpssl.py", "runs/mpssl")
 
 
 FLAGS = flags.FLAGS

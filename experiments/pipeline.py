@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 import jax
 import ml_collections
 from absl import app, flags, logging
+from ml_collections import config_flags
 
 from jaxrobust import data, distributed, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
@@ -48,6 +49,20 @@ def attack_names(names) -> list[str]:
   if isinstance(names, str):
     names = names.split(",")
   return [n.strip() for n in names if n.strip()]
+
+
+# The flags defined here (define_config_flags) belong to the binary that calls
+# it: they show in its --helpshort as its own.
+flags.disclaim_key_flags()
+
+
+def define_config_flags(config_file: str, workdir: str,
+                        config_help: str = "Configuration (ml_collections file).") -> None:
+  """A study binary's --config (a file of experiments/configs, locked) and --workdir."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(os.path.dirname(__file__), "configs", config_file), config_help,
+      lock_config=True)
+  flags.DEFINE_string("workdir", workdir, "Output directory.")
 
 
 def report_main(name: str, run: Callable[[ml_collections.ConfigDict, str], Any],

@@ -26,18 +26,15 @@ import contextlib
 from absl import app, flags
 import jax
 import jax.numpy as jnp
-from ml_collections import config_flags
 import numpy as np
 
+from experiments import pipeline
 from jaxrobust.optim import stability
 
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  flags.DEFINE_string("workdir", "runs/sam_stability", "Output directory.")
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(__file__), "configs", "sam_stability.py"),
-      "Configuration (ml_collections file).", lock_config=True)
+  pipeline.define_config_flags("sam_stability.py", "runs/sam_stability")
 
 
 FLAGS = flags.FLAGS
