@@ -55,6 +55,22 @@ class PretextTask:
     return jax.random.randint(key, (n,), 0, self.num_classes, dtype=jnp.int32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Enhancement(PretextTask):
+  """A PIL.ImageEnhance task: levels are enhancement factors >= 0 (1 the identity),
+  applied by the subclass's `enhance(image, factor)` (a `blend` with its
+  degenerate image)."""
+
+  enhance = None  # (image [h, w, c], factor) -> image: a staticmethod of the subclass
+
+  def check_levels(self, levels):
+    if min(levels) < 0:
+      raise ValueError(f"{type(self).__name__} factors must be >= 0, got {levels}.")
+
+  def transform(self, image, magnitude):
+    return self.enhance(image, magnitude)
+
+
 def blend(degenerate: jax.Array, image: jax.Array, factor: jax.Array) -> jax.Array:
   """PIL.ImageEnhance's rule: degenerate + factor (image - degenerate), clipped to [0, 1].
 

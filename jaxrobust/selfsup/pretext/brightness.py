@@ -12,7 +12,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask, blend
+from jaxrobust.selfsup.pretext._base import Enhancement, blend
 
 
 def brighten(image: jax.Array, factor: jax.Array) -> jax.Array:
@@ -20,13 +20,7 @@ def brighten(image: jax.Array, factor: jax.Array) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Brightness(PretextTask):
+class Brightness(Enhancement):
   """levels: enhancement factors (1 the identity)."""
   levels: Sequence[float] = (1.0, 0.3, 0.6, 1.6)
-
-  def check_levels(self, levels):
-    if min(levels) < 0:
-      raise ValueError(f"Brightness factors must be >= 0, got {levels}.")
-
-  def transform(self, image, magnitude):
-    return brighten(image, magnitude)
+  enhance = staticmethod(brighten)

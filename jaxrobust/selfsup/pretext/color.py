@@ -12,7 +12,7 @@ from typing import Sequence
 
 import jax
 
-from jaxrobust.selfsup.pretext._base import PretextTask, blend, grayscale
+from jaxrobust.selfsup.pretext._base import Enhancement, blend, grayscale
 
 
 def saturate(image: jax.Array, factor: jax.Array) -> jax.Array:
@@ -20,13 +20,7 @@ def saturate(image: jax.Array, factor: jax.Array) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Color(PretextTask):
+class Color(Enhancement):
   """levels: enhancement factors (1 the identity, 0 gray)."""
   levels: Sequence[float] = (1.0, 0.0, 0.5, 2.0)
-
-  def check_levels(self, levels):
-    if min(levels) < 0:
-      raise ValueError(f"Color factors must be >= 0, got {levels}.")
-
-  def transform(self, image, magnitude):
-    return saturate(image, magnitude)
+  enhance = staticmethod(saturate)

@@ -12,7 +12,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask, blend, grayscale
+from jaxrobust.selfsup.pretext._base import Enhancement, blend, grayscale
 
 
 def contrast(image: jax.Array, factor: jax.Array) -> jax.Array:
@@ -20,13 +20,7 @@ def contrast(image: jax.Array, factor: jax.Array) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Contrast(PretextTask):
+class Contrast(Enhancement):
   """levels: enhancement factors (1 the identity)."""
   levels: Sequence[float] = (1.0, 0.3, 0.6, 1.6)
-
-  def check_levels(self, levels):
-    if min(levels) < 0:
-      raise ValueError(f"Contrast factors must be >= 0, got {levels}.")
-
-  def transform(self, image, magnitude):
-    return contrast(image, magnitude)
+  enhance = staticmethod(contrast)

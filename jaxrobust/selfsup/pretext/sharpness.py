@@ -14,7 +14,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask, blend
+from jaxrobust.selfsup.pretext._base import Enhancement, blend
 
 _SMOOTH = jnp.array([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0
 
@@ -31,13 +31,7 @@ def sharpen(image: jax.Array, factor: jax.Array) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Sharpness(PretextTask):
+class Sharpness(Enhancement):
   """levels: enhancement factors (1 the identity)."""
   levels: Sequence[float] = (1.0, 0.0, 2.0, 3.0)
-
-  def check_levels(self, levels):
-    if min(levels) < 0:
-      raise ValueError(f"Sharpness factors must be >= 0, got {levels}.")
-
-  def transform(self, image, magnitude):
-    return sharpen(image, magnitude)
+  enhance = staticmethod(sharpen)
