@@ -62,7 +62,7 @@ def _import_bench(name: str):
 
 
 def _placeholder(bench: str, note: str) -> dict[str, Any]:
-  from bench import _timing  # pylint: disable=import-outside-toplevel
+  from bench import _timing  # deferred: listing the benches (--help) starts no JAX
   return _timing.row(bench, "-", None, note=note)
 
 
@@ -72,7 +72,7 @@ def run(names, quick: bool, results: str,
 
   Returns (rows, ok): ok is False when a bench raised.
   """
-  from bench import _timing  # pylint: disable=import-outside-toplevel
+  from bench import _timing  # deferred: listing the benches (--help) starts no JAX
   unknown = sorted(set(names) - set(BENCHES))
   if unknown:
     raise ValueError(f"Unknown benches {unknown}; valid choices: {list(BENCHES)}.")

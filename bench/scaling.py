@@ -33,6 +33,13 @@ import numpy as np
 from absl import app, flags
 
 from bench import _timing
+from experiments.configs import default
+from jaxrobust import attacks, data, defenses, sharding
+from jaxrobust.eval.sharded import ShardedEnsembleEvaluator
+from jaxrobust.train import _population, loop, population
+from jaxrobust.train.optimizers import make_optimizer
+from jaxrobust.train.state import init_state, variables
+from jaxrobust.train.step import make_train_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVICES = (1, 2, 4, 8)
@@ -63,15 +70,6 @@ def _first_and_steady(fn, repeats: int) -> tuple[float, float]:
 
 def measure(quick: bool) -> dict:
   """The three programs on every device of this process -> {name: (first_s, steady_s)}."""
-  # pylint: disable=import-outside-toplevel
-  from experiments.configs import default
-  from jaxrobust import attacks, data, defenses
-  from jaxrobust.eval.sharded import ShardedEnsembleEvaluator
-  from jaxrobust import sharding
-  from jaxrobust.train import _population, loop, population
-  from jaxrobust.train.optimizers import make_optimizer
-  from jaxrobust.train.state import init_state, variables
-  from jaxrobust.train.step import make_train_step
   s = _sizes(quick)
   config = default.get_config("pgd_at", attack_steps=s["steps"])
   config.model = {"name": s["model"]}

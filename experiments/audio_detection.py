@@ -25,12 +25,12 @@ from __future__ import annotations
 from absl import app
 
 from experiments.audio_transfer import define_flags, run
+from jaxrobust.audio.study import detection_study
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  from jaxrobust.audio.study import detection_study
   run("experiments.audio_detection", detection_study)
 
 

@@ -25,6 +25,7 @@ import os
 from absl import app, flags, logging
 
 from experiments import pipeline
+from jaxrobust.audio.study import transfer_study
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_FSDD = os.path.join(ROOT, os.pardir, "shared", "data", "fsdd")
@@ -60,7 +61,6 @@ def run(binary: str, study) -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  from jaxrobust.audio.study import transfer_study
   run("experiments.audio_transfer", transfer_study)
 
 

@@ -15,13 +15,18 @@ clean accuracy, robust accuracy per attack, AutoAttack after each component
 per-class accuracy, the PGD curve over eps and the gradient-masking warnings.
 """
 
+import functools
 import os
 
+import jax
+import jax.numpy as jnp
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
-from jaxrobust import distributed
+from jaxrobust import data, distributed, eval as jr_eval, train
+from jaxrobust.eval import evaluation, suite as jr_suite
+from jaxrobust.models import convert
 
 
 def define_flags() -> None:
@@ -46,8 +51,6 @@ FLAGS = flags.FLAGS
 def add_certificates(config, workdirs, output_dir, epoch, reports) -> list[dict]:
   """Certified accuracy (config.certify.methods at config.eps) added to each report,
   evaluation.json rewritten, and the clean >= attacks >= certified check printed."""
-  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
-  from jaxrobust import data, eval as jr_eval, train  # pylint: disable=import-outside-toplevel
   methods = [m.strip() for m in config.certify.methods.split(",") if m.strip()]
   for workdir, report in zip(workdirs, reports):
     run = train.load_trained(workdir, epoch, config.data_dir or None)
@@ -86,14 +89,6 @@ def evaluate_torch_checkpoint(config, path: str, output_dir: str | None = None) 
   """--torch_checkpoint: imports `path` as config.model (jaxrobust.models.convert) for
   config.dataset and evaluates it as evaluate_workdirs does; writes evaluation.json and
   robustness_curve.png to output_dir (default <checkpoint>_evaluation)."""
-  # pylint: disable=import-outside-toplevel
-  import functools
-
-  import jax
-
-  from jaxrobust import data, eval as jr_eval
-  from jaxrobust.eval import evaluation, suite as jr_suite
-  from jaxrobust.models import convert
   if not all(field in config for field in ("model", "dataset", "normalization")):
     raise ValueError("--torch_checkpoint needs a config with model, dataset and normalization: "
                      "--config=experiments/configs/evaluation/torch_checkpoint.py")

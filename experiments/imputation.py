@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from experiments import pipeline  # noqa: E402
 from jaxrobust import generative as gen  # noqa: E402
+from jaxrobust.data.embedded import load_embedded  # noqa: E402
 from jaxrobust.eval import write_json  # noqa: E402
 
 DATASETS = ("breast_cancer", "wine", "diabetes", "anes96")
@@ -74,7 +75,6 @@ def load_tabular(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def load_mnist(num_images: int) -> tuple[np.ndarray, np.ndarray]:
   """The first num_images mnist5k training images as [n, 784] in [0, 1], and labels."""
-  from jaxrobust.data.embedded import load_embedded
   images, labels, _ = load_embedded("mnist5k", "train")
   return images[:num_images].reshape(num_images, -1) / 255.0, labels[:num_images]
 
@@ -85,7 +85,7 @@ def label_of(method: dict) -> str:
 
 def build_imputer(method: dict):
   options = {k: v for k, v in method.items() if k not in ("name", "label")}
-  return gen.make_imputer(method["name"], **options)
+  return gen.IMPUTERS.make(method["name"], **options)
 
 
 def downstream_accuracy(x: np.ndarray, y: np.ndarray, test_fraction: float) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 import optax.projections as projections
 
 from jaxrobust import _checks
+from jaxrobust.losses import LOSSES
 
 NORMS = ("linf", "l2", "l1")
 BOX = (0.0, 1.0)  # inputs live in pixel space (DESIGN.md)
@@ -44,7 +45,6 @@ def check_static_fields(attack) -> None:
   Static fields are plain Python values even when jax rebuilds the object, so
   they can be checked at construction.
   """
-  from jaxrobust.losses import LOSSES
   if hasattr(attack, "steps"):
     check_at_least("steps", attack.steps, 1)
   if hasattr(attack, "norm"):

@@ -1,6 +1,6 @@
 """Audio: differentiable front-ends, the waveform input space, speech training, detection."""
 
-from jaxrobust.audio.features import (dct_matrix, frames, hann_window, log_mel_spectrogram,
+from jaxrobust.models.frontends import (dct_matrix, frames, hann_window, log_mel_spectrogram,
                                       mel_filterbank, mel_spectrogram, mfcc, power_spectrogram,
                                       power_to_db, stft_magnitude)
 from jaxrobust.audio.region import REGIONS, speech_mask, speech_region

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrobust.audio import features
+from jaxrobust.models import frontends as features
 
 Representation = Callable[[jax.Array], jax.Array]  # w [batch, samples] -> [batch, frames, bins]
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import matplotlib
 import numpy as np
 
-from jaxrobust.audio import features
+from jaxrobust.models import frontends as features
 from jaxrobust.audio.space import snr_db
 from jaxrobust.data.audio import ATTRIBUTION, write_wav
 

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrobust.audio import features
+from jaxrobust.models import frontends as features
 from jaxrobust.audio.training import module_fields, run_scan_epochs
 
 OBJECTIVES = ("masked", "contrastive")

@@ -26,8 +26,9 @@ import ml_collections
 import numpy as np
 
 from jaxrobust import models
+from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.audio import detection, outputs, region, ssl, transfer
-from jaxrobust.audio.space import from_unit, snr_db, to_unit
+from jaxrobust.audio.space import from_unit, snr_db, to_unit, unit_eps
 from jaxrobust.audio.training import accuracy, train_classifier
 from jaxrobust.data.audio import ATTRIBUTION, load_fsdd
 from jaxrobust.eval import write_json
@@ -365,8 +366,6 @@ def _square(logits_fn, u, y, budget, queries, key, mask=None):
   """Square (Linf) on waveforms: the clip is viewed as an image [batch, rows, 100, 1]
   of consecutive 100-sample rows, so square windows are blocks of nearby samples.
   mask [batch, samples]: where the perturbation may go (None: everywhere)."""
-  from jaxrobust.attacks.registry import ATTACKS
-  from jaxrobust.audio.space import unit_eps
   n, t = u.shape
   cols = 100 if t % 100 == 0 else 1
   img = np.asarray(u).reshape(n, t // cols, cols, 1)

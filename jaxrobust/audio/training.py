@@ -25,6 +25,7 @@ import numpy as np
 import optax
 
 from jaxrobust.losses import cross_entropy
+from jaxrobust.train import TrainState, init_state, make_schedule, run_epochs, variables
 
 _INIT, _EPOCH = range(2)
 # loss(params, batch, key) -> scalar; batch: a tuple of the data arrays' rows.
@@ -58,8 +59,6 @@ def run_scan_epochs(loss: BatchLoss, params: Any, arrays: tuple, *, key: jax.Arr
     progress: print a progress bar and one line per epoch.
   Returns (trained params, the metrics log: one record per epoch).
   """
-  # Imported here: jaxrobust.train imports models, whose speech models import this package.
-  from jaxrobust.train import TrainState, make_schedule, run_epochs
   n = len(arrays[0])
   steps = n // batch_size
   if steps < 1 or epochs < 1:
@@ -132,7 +131,6 @@ def train_classifier(model, inputs, labels, *, key: jax.Array, epochs: int,
       mutable state (BatchNorm).
     jaxrobust.train.TrainingDivergedError: a non-finite loss.
   """
-  from jaxrobust.train import init_state, variables  # see run_scan_epochs
   inputs = jnp.asarray(inputs, jnp.float32)
   labels = jnp.asarray(labels, jnp.int32)
   if len(inputs) != len(labels):

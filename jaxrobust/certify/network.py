@@ -30,6 +30,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrobust.models.cnn import SmallCNN
+from jaxrobust.models.simple import MLP, Linear
+
 
 @struct.dataclass
 class Dense:
@@ -162,10 +165,6 @@ def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
   Raises:
     TypeError: for a model the walk does not know (residual networks, custom modules).
   """
-  # Imported here: jaxrobust.models imports modules that import jaxrobust.train, which
-  # imports the defenses, which import this module (a cycle at import time).
-  from jaxrobust.models.cnn import SmallCNN  # pylint: disable=import-outside-toplevel
-  from jaxrobust.models.simple import MLP, Linear  # pylint: disable=import-outside-toplevel
   _check_head(model)
   params = variables["params"]
   ops = [_normalize(model.mean, model.std)]

@@ -10,7 +10,7 @@ from jaxrobust.generative.missingness import (CUTS, MECHANISMS, RATES, check_inc
                                               missing_mask, with_nans)
 from jaxrobust.generative.gain import GAIN, HINTS, GAINStep
 from jaxrobust.generative.cycle import CycleImputer, CycleStep
-from jaxrobust.generative.imputers import (IMPUTERS, SklearnImputer, impute, make_imputer,
-                                           minmax_scale, rmse)
+from jaxrobust.generative.imputers import SklearnImputer, impute, minmax_scale, rmse
+from jaxrobust.generative.registry import IMPUTERS
 from jaxrobust.generative import domain_fusion
 from jaxrobust.generative.fusion_models import ConditionalGenerator, ProjectionDiscriminator

@@ -36,7 +36,6 @@ from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import MinMaxScaler
 
 from jaxrobust.generative.missingness import check_incomplete
-from jaxrobust.registry import Registry
 
 
 class Imputer(Protocol):
@@ -108,25 +107,3 @@ def rmse(imputed, complete, missing) -> float:
     raise ValueError("the mask marks no missing entry: the RMSE over missing entries is "
                      "undefined.")
   return float(np.sqrt(np.mean(np.square(imputed[missing] - complete[missing]))))
-
-
-def _build_registry() -> Registry:
-  from jaxrobust.generative.cycle import CycleImputer
-  from jaxrobust.generative.gain import GAIN
-  reg = Registry("imputer")
-  # One builder per kind, so each name accepts only its own options.
-  reg.register("mean", lambda: SklearnImputer("mean"))
-  reg.register("knn", lambda n_neighbors=5: SklearnImputer("knn", n_neighbors=n_neighbors))
-  reg.register("iterative", lambda max_iter=10, n_nearest_features=None: SklearnImputer(
-      "iterative", max_iter=max_iter, n_nearest_features=n_nearest_features))
-  reg.register("gain", GAIN)
-  reg.register("cycle", CycleImputer)
-  return reg
-
-
-IMPUTERS = _build_registry()
-
-
-def make_imputer(name: str, **options: Any) -> Imputer:
-  """IMPUTERS.make(name, **options): an unknown name or option names the valid ones."""
-  return IMPUTERS.make(name, **options)

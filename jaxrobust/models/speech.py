@@ -3,7 +3,7 @@
 Every model takes unit-space waveforms u [batch, samples] in [0, 1] (the
 attacks' box; `jaxrobust.audio.space`) and maps them to w = (u - mean) / std =
 2u - 1 in [-1, 1] first, as image models normalise pixels inside themselves.
-Then a differentiable front-end (`jaxrobust.audio.features`) and a small
+Then a differentiable front-end (`jaxrobust.models.frontends`) and a small
 network of strided convolutions (cheap input gradients on CPU):
 
   speech_wave_cnn   1D CNN on the raw waveform
@@ -26,7 +26,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxrobust.audio import features
+from jaxrobust.models import frontends as features
 from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import Classifier
 

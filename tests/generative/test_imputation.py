@@ -34,7 +34,7 @@ TINY = {"gain": {"num_steps": 3, "batch_size": 16, "hidden": 4},
 @pytest.mark.parametrize("name", ["mean", "knn", "iterative", "gain", "gain_paper", "cycle"])
 def test_observed_entries_never_change(correlated, name):
   x, missing, incomplete = correlated
-  imputer = gen.make_imputer(name.split("_")[0], **TINY.get(name, {}))
+  imputer = gen.IMPUTERS.make(name.split("_")[0], **TINY.get(name, {}))
   out = gen.impute(imputer, incomplete, key=jax.random.key(0))
   assert out.shape == x.shape and np.isfinite(out).all()
   np.testing.assert_array_equal(out[~missing], x[~missing])
@@ -46,10 +46,10 @@ def test_observed_entries_never_change(correlated, name):
 @pytest.mark.parametrize("name", ["gain", "cycle"])
 def test_gan_imputers_beat_the_mean_on_correlated_columns(correlated, name):
   x, missing, incomplete = correlated
-  mean = gen.rmse(gen.impute(gen.make_imputer("mean"), incomplete, key=jax.random.key(0)),
+  mean = gen.rmse(gen.impute(gen.IMPUTERS.make("mean"), incomplete, key=jax.random.key(0)),
                   x, missing)
   # The best imputer reaches about 0.2 * mean's RMSE here; 500 GAIN steps ~0.5 (cycle ~0.3).
-  imputer = gen.make_imputer(name, num_steps=800, batch_size=64, hidden=16)
+  imputer = gen.IMPUTERS.make(name, num_steps=800, batch_size=64, hidden=16)
   error = gen.rmse(gen.impute(imputer, incomplete, key=jax.random.key(0)), x, missing)
   assert error < 0.6 * mean, (error, mean)
 
@@ -108,31 +108,31 @@ def test_bad_input_errors(correlated):
   empty[:, 2] = np.nan
   for name in ("mean", "gain"):
     with pytest.raises(ValueError, match=r"column\(s\) \[2\] of x are entirely missing"):
-      gen.impute(gen.make_imputer(name), empty, key=key)
+      gen.impute(gen.IMPUTERS.make(name), empty, key=key)
   with pytest.raises(ValueError, match="float array"):
-    gen.impute(gen.make_imputer("mean"), np.ones((4, 2), int), key=key)
+    gen.impute(gen.IMPUTERS.make("mean"), np.ones((4, 2), int), key=key)
   with pytest.raises(ValueError, match=r"\[examples, features\]"):
-    gen.impute(gen.make_imputer("mean"), incomplete[:, 0], key=key)
+    gen.impute(gen.IMPUTERS.make("mean"), incomplete[:, 0], key=key)
   with pytest.raises(ValueError, match="infinite"):
-    gen.impute(gen.make_imputer("mean"), np.where(np.isnan(incomplete), np.inf, incomplete),
+    gen.impute(gen.IMPUTERS.make("mean"), np.where(np.isnan(incomplete), np.inf, incomplete),
                key=key)
   with pytest.raises(ValueError, match="Unknown imputer 'missforest'.*'mean'"):
-    gen.make_imputer("missforest")
+    gen.IMPUTERS.make("missforest")
   with pytest.raises(ValueError, match="Unknown option.*'n_neighbors'"):
-    gen.make_imputer("mean", n_neighbors=3)
+    gen.IMPUTERS.make("mean", n_neighbors=3)
   with pytest.raises(ValueError, match="Unknown GAIN hint 'both'.*'code', 'paper'"):
-    gen.make_imputer("gain", hint="both")
+    gen.IMPUTERS.make("gain", hint="both")
   with pytest.raises(ValueError, match="hint_rate"):
-    gen.make_imputer("cycle", hint_rate=1.5)
+    gen.IMPUTERS.make("cycle", hint_rate=1.5)
   with pytest.raises(ValueError, match="num_steps"):
-    gen.impute(gen.make_imputer("gain", num_steps=0), incomplete, key=key)
+    gen.impute(gen.IMPUTERS.make("gain", num_steps=0), incomplete, key=key)
 
 
 def test_checkpointed_gan_imputer(correlated, tmp_path):
   """With a workdir the imputer trains on the resumable driver: a rerun resumes and
   imputes the same values."""
   _, _, incomplete = correlated
-  imputer = gen.make_imputer("gain", num_steps=10, batch_size=200, hidden=4,
+  imputer = gen.IMPUTERS.make("gain", num_steps=10, batch_size=200, hidden=4,
                              workdir=str(tmp_path))
   first = gen.impute(imputer, incomplete, key=jax.random.key(0))
   assert (tmp_path / "checkpoints").is_dir()

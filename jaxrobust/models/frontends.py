@@ -2,7 +2,7 @@
 
 Each takes waveforms [batch, samples] (float, [-1, 1]) and returns features
 [batch, frames, bins] (time first, the transpose of librosa's [bins, frames]),
-matching librosa 0.11 with the same arguments (`tests/audio/test_features.py`
+matching librosa 0.11 with the same arguments (`tests/models/test_frontends.py`
 checks it on FSDD clips): a centred STFT with zero padding (librosa's
 center=True, pad_mode="constant"), the periodic Hann window, Slaney mel filters
 with Slaney area normalisation (librosa's htk=False, norm="slaney"), dB as

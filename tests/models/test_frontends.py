@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrobust.audio import features
+from jaxrobust.models import frontends as features
 from tests.audio.fsdd import FSDD_DIR, requires_fsdd
 
 librosa = pytest.importorskip("librosa")
