@@ -58,10 +58,10 @@ def parse_direction(direction: str) -> tuple[str, str]:
 
 def method_section(config: ml_collections.ConfigDict, method: str) -> dict:
   """{"name": method, **config.method_options[method]} (checked by the registry)."""
-  adaptation.METHODS.entry(method)  # an unknown name fails naming the choices
+  adaptation.ADAPTATION_METHODS.entry(method)  # an unknown name fails naming the choices
   options = config.method_options.get(method)
   options = options.to_dict() if options is not None else {}
-  adaptation.METHODS.make(method, **options)
+  adaptation.ADAPTATION_METHODS.make(method, **options)
   return {"name": method, **options}
 
 

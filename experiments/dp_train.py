@@ -28,7 +28,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import pipeline
-from jaxrobust.train.dp import METHODS, fit_dp, summarize
+from jaxrobust.train.dp import DP_METHODS, fit_dp, summarize
 
 
 def define_flags() -> None:
@@ -76,7 +76,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   with pipeline.one_line_errors("experiments.dp_train"):
     if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
-      sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(METHODS),
+      sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(DP_METHODS),
             FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
     else:
       print(json.dumps({k: v for k, v in fit_dp(FLAGS.config, FLAGS.workdir).items()

@@ -48,7 +48,7 @@ def plot(all_paths: dict, problems, limits, path: str) -> None:
   fig, axes = plt.subplots(2, len(names), figsize=(7 * len(names), 11), squeeze=False)
   # Distance to the saddle over time: escape (growth) vs attraction (decay).
   for ax, name in zip(axes[1], names):
-    saddle = np.asarray(stability.LOSSES[problems[name]["loss"]]["saddle"])
+    saddle = np.asarray(stability.STABILITY_LOSSES[problems[name]["loss"]]["saddle"])
     for label, ws in all_paths[name].items():
       ax.semilogy(np.maximum(np.linalg.norm(ws - saddle, axis=1), 1e-30), lw=1.2, label=label)
     ax.set_ylim(1e-12, 1e3)
@@ -57,7 +57,7 @@ def plot(all_paths: dict, problems, limits, path: str) -> None:
     ax.set_title(f"{name}: distance to the saddle {tuple(saddle)}")
     ax.legend(fontsize=7, loc="best")
   for ax, name in zip(axes[0], names):
-    spec, problem = problems[name], stability.LOSSES[problems[name]["loss"]]
+    spec, problem = problems[name], stability.STABILITY_LOSSES[problems[name]["loss"]]
     lim_x, lim_y = limits[name]
     gx, gy = np.meshgrid(np.linspace(*lim_x, 200), np.linspace(*lim_y, 200))
     z = np.asarray(jax.vmap(problem["loss"])(jnp.stack([gx.ravel(), gy.ravel()], 1)))

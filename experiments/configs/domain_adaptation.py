@@ -12,7 +12,7 @@ over seeds, writes report.json, report.md and the feature-space PNGs.
   class_conditional  DANN + class-conditional MMD with soft target pseudo-labels
   class_conditional_mmd   the class-conditional MMD alone (no domain adversary)
 
-`method_options` holds each method's own fields (jaxrobust.adaptation.METHODS),
+`method_options` holds each method's own fields (jaxrobust.adaptation.ADAPTATION_METHODS),
 e.g. --config.method_options.class_conditional.alignment=3.
 
 Both domains are brought to 16x16 (digits upsampled, mnist5k shrunk): the

@@ -15,21 +15,21 @@ from jaxrobust.adaptation.dann import DANN
 from jaxrobust.adaptation.source_only import SourceOnly
 from jaxrobust.registry import Registry
 
-METHODS = Registry("adaptation method")
-METHODS.register("source_only", SourceOnly)
-METHODS.register("dann", DANN)
-METHODS.register("cdan", CDAN, entropy=False)
-METHODS.register("cdan_e", CDAN, entropy=True)
-METHODS.register("class_conditional", ClassConditional)
+ADAPTATION_METHODS = Registry("adaptation method")
+ADAPTATION_METHODS.register("source_only", SourceOnly)
+ADAPTATION_METHODS.register("dann", DANN)
+ADAPTATION_METHODS.register("cdan", CDAN, entropy=False)
+ADAPTATION_METHODS.register("cdan_e", CDAN, entropy=True)
+ADAPTATION_METHODS.register("class_conditional", ClassConditional)
 # Class-conditional alignment alone, without the domain-adversarial term.
-METHODS.register("class_conditional_mmd", ClassConditional, adversarial=0.0)
+ADAPTATION_METHODS.register("class_conditional_mmd", ClassConditional, adversarial=0.0)
 
 
 def make(name: str, /, **options: Any):
   """The method `name` with `options` (its fields)."""
-  return METHODS.make(name, **options)
+  return ADAPTATION_METHODS.make(name, **options)
 
 
 def from_config(section: Mapping[str, Any]):
   """The method of a config section {"name": ..., **fields}."""
-  return METHODS.from_config(section)
+  return ADAPTATION_METHODS.from_config(section)

@@ -26,7 +26,7 @@ import optax
 from jaxrobust import _checks
 from jaxrobust.adaptation.data import DomainPair, load_pair
 from jaxrobust.adaptation.models import AdaptationNet, Discriminator
-from jaxrobust.adaptation.registry import METHODS
+from jaxrobust.adaptation.registry import ADAPTATION_METHODS
 from jaxrobust.data.batching import epoch_permutation
 from jaxrobust.train.driver import accumulate, run_epochs
 from jaxrobust.train.optimizers import make_optimizer
@@ -75,7 +75,7 @@ def accuracy(net: AdaptationNet, net_params: Any, images: np.ndarray, labels: np
 
 def build(config: ml_collections.ConfigDict, pair: DomainPair):
   """(method, net, disc or None) from the config's method and model sections."""
-  method = METHODS.from_config(config.method)
+  method = ADAPTATION_METHODS.from_config(config.method)
   m = config.model
   net = AdaptationNet(num_classes=pair.num_classes, mean=pair.mean, std=pair.std,
                       conv_features=tuple(m.conv_features), feature_dim=m.feature_dim)
@@ -166,7 +166,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str,
   fields}, model {conv_features, feature_dim, disc_hidden}, optimizer (as
   `train.make_optimizer`), batch_size (per domain), epochs, seed, progress.
   """
-  METHODS.from_config(config.method)  # a bad name or option fails before data loads
+  ADAPTATION_METHODS.from_config(config.method)  # a bad name or option fails before data loads
   if pair is None:
     pair = load_pair(config.source, config.target, config.size, config.get("crop", True))
   _check(config, pair)

@@ -78,7 +78,7 @@ class _MLP(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class Detector:
+class AudioAttackDetector:
   """A trained detector: `score(w [batch, samples]) -> P(adversarial) [batch]`."""
   represent: Representation
   params: dict
@@ -95,7 +95,7 @@ class Detector:
 
 
 def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Array,
-                 steps: int = 300, learning_rate: float = 3e-3) -> Detector:
+                 steps: int = 300, learning_rate: float = 3e-3) -> AudioAttackDetector:
   """Trains a detector on waveforms clean [n, samples] (label 0) and adversarial [m, samples] (1).
 
   Full-batch Adam for `steps` steps (one jitted `lax.scan`) on the standardised
@@ -104,7 +104,7 @@ def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Arra
   if len(clean) == 0 or len(adversarial) == 0:
     raise ValueError("fit_detector needs clean and adversarial examples, got "
                      f"{len(clean)} and {len(adversarial)}.")
-  probe = Detector(represent, {}, np.zeros(()), np.ones(()))
+  probe = AudioAttackDetector(represent, {}, np.zeros(()), np.ones(()))
   stats = np.concatenate([probe.statistics(clean), probe.statistics(adversarial)])
   mean, std = stats.mean(0), stats.std(0) + 1e-6
   x = jnp.asarray((stats - mean) / std)
@@ -125,10 +125,10 @@ def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Arra
       return (optax.apply_updates(p, updates), s), None
     return jax.lax.scan(step, (params, tx.init(params)), None, length=steps)[0][0]
 
-  return Detector(represent, train(params), mean, std)
+  return AudioAttackDetector(represent, train(params), mean, std)
 
 
-def ensemble_score(detectors: Mapping[str, Detector], w) -> np.ndarray:
+def ensemble_score(detectors: Mapping[str, AudioAttackDetector], w) -> np.ndarray:
   """Mean of the detectors' probabilities [batch]."""
   return np.mean([d.score(w) for d in detectors.values()], axis=0)
 

@@ -1,6 +1,6 @@
 """Certified robustness: provable output bounds (IBP, CROWN, CROWN-IBP) and certified accuracy."""
 
-from jaxrobust.certify.bounds import (METHODS, NORMS, certified, logit_bounds, margin_bounds,
+from jaxrobust.certify.bounds import (BOUND_METHODS, NORMS, certified, logit_bounds, margin_bounds,
                                       margin_lower, margin_specs, spec_lower)
 from jaxrobust.certify.network import (Conv, Dense, Flatten, Network, ReLU, Scale, capture,
                                        network, network_of)

@@ -43,7 +43,7 @@ from jaxrobust.certify import _walk
 from jaxrobust.certify.network import Network
 
 NORMS = ("linf", "l2")
-METHODS = ("ibp", "crown", "crown_ibp")
+BOUND_METHODS = ("ibp", "crown", "crown_ibp")
 
 
 def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:
@@ -53,7 +53,7 @@ def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:
                     f"variables, input_shape) or certify.network_of(logits_fn, x)), got "
                     f"{type(net).__name__}.")
   _checks.check_choice("norm", norm, NORMS)
-  _checks.check_choice("method", method, METHODS)
+  _checks.check_choice("method", method, BOUND_METHODS)
   if tuple(jnp.shape(x)[1:]) != tuple(net.input_shape) or jnp.ndim(x) != len(net.input_shape) + 1:
     raise ValueError(f"x must have shape [batch, {', '.join(map(str, net.input_shape))}], "
                      f"got {tuple(jnp.shape(x))}.")

@@ -39,7 +39,7 @@ from jaxrobust.data import tfds_source
 
 SAMPLE_RATE = 8000
 SPEAKERS = ("jackson", "nicolas", "theo", "yweweler", "george", "lucas")
-TASKS = ("digits", "speakers")
+SPEECH_TASKS = ("digits", "speakers")
 SPLITS = ("train", "test")
 TEST_INDICES = range(5)  # the authors' test split
 ENV_DIR = "JAXROBUST_FSDD_DIR"
@@ -226,8 +226,8 @@ def load_fsdd(split: str, task: str = "digits", *, path: str | None = None,
   """
   if split not in SPLITS:
     raise ValueError(f"Unknown split {split!r}; valid splits: {SPLITS}.")
-  if task not in TASKS:
-    raise ValueError(f"Unknown task {task!r}; valid tasks: {TASKS}.")
+  if task not in SPEECH_TASKS:
+    raise ValueError(f"Unknown task {task!r}; valid tasks: {SPEECH_TASKS}.")
   if not isinstance(num_samples, int) or num_samples < 1:
     raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}.")
   path = path or os.environ.get(ENV_DIR) or None

@@ -38,8 +38,8 @@ def certified_report(model, variables: Any, images: np.ndarray, labels: np.ndarr
   bound computation, compilation excluded}, "certified": {method: per-example bool list}}.
   """
   for m in methods:
-    if m not in certify.METHODS:
-      raise ValueError(f"Unknown certification method {m!r}; valid: {certify.METHODS}.")
+    if m not in certify.BOUND_METHODS:
+      raise ValueError(f"Unknown certification method {m!r}; valid: {certify.BOUND_METHODS}.")
   x_all, y_all = to_float(jnp.asarray(images)), jnp.asarray(labels)
   net = certify.network(model, variables, tuple(x_all.shape[1:]))
   out = {"certified_accuracy": {}, "certified_time_s": {}, "certified": {}}

@@ -3,7 +3,8 @@ imputation adversarial network, scikit-learn baselines, missingness generators);
 Fusion (a multi-domain conditional GAN for few-shot augmentation; its functions stay in
 `generative.domain_fusion`, whose names such as `generate` are generic)."""
 
-from jaxrobust.generative.gan import (LOSSES, GANState, discriminator_loss, discriminator_update,
+from jaxrobust.generative.gan import (GAN_LOSSES, GANState, discriminator_loss,
+                                      discriminator_update,
                                       finish_step, fit, gan_step, generator_loss,
                                       generator_update, linen_apply, run_steps, sample)
 from jaxrobust.generative.missingness import (CUTS, MECHANISMS, RATES, check_incomplete,

@@ -234,7 +234,7 @@ def make_gan(image_shape, num_classes: int, *, num_domains: int = 2, latent_dim:
              spectral_norm: bool = True, loss: str = "hinge", g_learning_rate: float = 2e-4,
              d_learning_rate: float = 2e-4, b1: float = 0.5, b2: float = 0.999) -> GAN:
   """The multi-domain conditional GAN (fusion_models) with Adam for both players."""
-  _checks.check_choice("GAN loss kind", loss, gan.LOSSES)
+  _checks.check_choice("GAN loss kind", loss, gan.GAN_LOSSES)
   _checks.check_int_at_least("num_classes", num_classes, 1)
   _checks.check_int_at_least("num_domains", num_domains, 1)
   _checks.check_int_at_least("latent_dim", latent_dim, 1)

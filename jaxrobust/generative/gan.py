@@ -45,7 +45,7 @@ from jaxrobust import _checks
 from jaxrobust.data.batching import epoch_permutation, num_batches
 from jaxrobust.train.driver import run_epochs
 
-LOSSES = ("non_saturating", "hinge", "least_squares")
+GAN_LOSSES = ("non_saturating", "hinge", "least_squares")
 
 ApplyFn = Callable[[Mapping[str, Any], jax.Array, Any, bool], tuple[jax.Array, dict]]
 # step_fn(state, batch, key) -> (state, metrics with "loss" and "grad_norm").
@@ -60,7 +60,7 @@ def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array,
   large means "real". non_saturating: -log sigmoid(r) - log(1 - sigmoid(f));
   hinge: relu(1 - r) + relu(1 + f); least_squares: ((r - 1)^2 + f^2) / 2.
   """
-  _checks.check_choice("GAN loss kind", kind, LOSSES)
+  _checks.check_choice("GAN loss kind", kind, GAN_LOSSES)
   if kind == "non_saturating":
     real, fake = jax.nn.softplus(-real_logits), jax.nn.softplus(fake_logits)
   elif kind == "hinge":
@@ -76,7 +76,7 @@ def generator_loss(fake_logits: jax.Array, kind: str = "non_saturating") -> jax.
   non_saturating: -log sigmoid(f) (Goodfellow et al.'s -log D(G(z)), which keeps
   gradients when D wins); hinge: -f; least_squares: (f - 1)^2 / 2.
   """
-  _checks.check_choice("GAN loss kind", kind, LOSSES)
+  _checks.check_choice("GAN loss kind", kind, GAN_LOSSES)
   if kind == "non_saturating":
     return jnp.mean(jax.nn.softplus(-fake_logits))
   if kind == "hinge":
@@ -201,7 +201,7 @@ def gan_step(state: GANState, batch: Mapping[str, Any], key: jax.Array, *,
   r1_weight: gamma of the R1 penalty gamma / 2 * E||grad_x D(x_real)||^2
   (0 turns it off). Returns (state, {"d_loss", "g_loss", "loss", ...}).
   """
-  _checks.check_choice("GAN loss kind", loss, LOSSES)
+  _checks.check_choice("GAN loss kind", loss, GAN_LOSSES)
   x, cond = batch["x"], batch.get("cond")
   fake_cond = batch.get("fake_cond", cond)
   b = x.shape[0]

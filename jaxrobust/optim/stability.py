@@ -92,7 +92,7 @@ def first_step(mask: np.ndarray) -> int | None:
 # Escape = leaving the saddle's neighbourhood: |y| > 1 on x^2 - y^2 (the loss
 # is then < -1 + x^2); distance > 1 from the saddle (0, 1) on Beale, whose
 # minimum (3, 0.5) is 3.04 away.
-LOSSES = {
+STABILITY_LOSSES = {
     "saddle": dict(loss=saddle, saddle=(0.0, 0.0), minimum=None,
                    escaped=lambda ws: np.abs(ws[:, 1]) > 1.0),
     "beale": dict(loss=beale, saddle=(0.0, 1.0), minimum=(3.0, 0.5),
@@ -101,14 +101,14 @@ LOSSES = {
 
 # This project's settings: starts near each saddle; usam_rhos bracket Kim et
 # al.'s threshold (1/2 on x^2 - y^2, 0.036 on Beale).
-# `saddle` and `escaped` are repeated from LOSSES for readers of one spec.
+# `saddle` and `escaped` are repeated from STABILITY_LOSSES for readers of one spec.
 PROBLEMS = {
     "saddle": dict(loss="saddle", w0=(0.5, 1e-3), lr=0.05, steps=400, noise=0.01,
                    sam_rhos=(0.005, 0.05, 0.2, 1.0), usam_rhos=(0.2, 0.4, 0.6, 1.0),
-                   saddle=LOSSES["saddle"]["saddle"], escaped=LOSSES["saddle"]["escaped"]),
+                   saddle=STABILITY_LOSSES["saddle"]["saddle"], escaped=STABILITY_LOSSES["saddle"]["escaped"]),
     "beale": dict(loss="beale", w0=(0.3, 1.2), lr=0.01, steps=3000, noise=0.05,
                   sam_rhos=(0.01, 0.05, 0.1, 0.2), usam_rhos=(0.01, 0.02, 0.05),
-                  saddle=LOSSES["beale"]["saddle"], escaped=LOSSES["beale"]["escaped"]),
+                  saddle=STABILITY_LOSSES["beale"]["saddle"], escaped=STABILITY_LOSSES["beale"]["escaped"]),
 }
 
 
@@ -165,13 +165,13 @@ def gd_converged_step(ws: np.ndarray, losses: np.ndarray, minimum, *, pos_tol: f
 def run_problem(name: str, spec, seeds: int) -> tuple[list[dict], dict]:
   """Rows of the escape table and the trajectories to plot, for one problem.
 
-  spec: a mapping with `loss` (a name in LOSSES), `w0`, `lr`, `steps`, `noise`
+  spec: a mapping with `loss` (a name in STABILITY_LOSSES), `w0`, `lr`, `steps`, `noise`
   (0: no SGD run), `sam_rhos`, `usam_rhos` (either may be empty) and optionally
   `gd_until_converged`: when true, GD runs until the authors' GD_STOP rule
   stops it (`steps` is then the cap) and every run takes as many steps (their
   Beale experiment).
   """
-  problem = LOSSES[spec["loss"]]
+  problem = STABILITY_LOSSES[spec["loss"]]
   loss = problem["loss"]
   w0 = jnp.asarray(spec["w0"], float)  # float64 under jax.enable_x64, else float32
   steps = int(spec["steps"])

@@ -29,7 +29,7 @@ import numpy as np
 from jaxrobust import _checks
 
 NAMED_NORMS = {"linf": math.inf, "l2": 2.0, "l1": 1.0}
-LOSSES = ("logistic", "hinge")
+LINEAR_LOSSES = ("logistic", "hinge")
 
 
 def norm_exponent(p) -> float:
@@ -139,8 +139,8 @@ def hinge(m: jax.Array) -> jax.Array:
 
 def margin_loss(name: str) -> Callable[[jax.Array], jax.Array]:
   """The margin loss called `name` ("logistic" or "hinge")."""
-  if name not in LOSSES:
-    raise ValueError(f"Unknown margin loss {name!r}; valid: {LOSSES}.")
+  if name not in LINEAR_LOSSES:
+    raise ValueError(f"Unknown margin loss {name!r}; valid: {LINEAR_LOSSES}.")
   return {"logistic": logistic, "hinge": hinge}[name]
 
 

@@ -42,7 +42,7 @@ from jaxrobust.train.loop import build_model, clean_accuracy, load_splits
 from jaxrobust.train.optimizers import make_optimizer
 from jaxrobust.train.state import TrainState, init_state
 
-METHODS = ("dp_sgd", "dp_sat")
+DP_METHODS = ("dp_sgd", "dp_sat")
 # Independent streams derived from the seed (fold_in tags).
 _INIT, _SAMPLE, _NOISE, _EVAL, _ATTACK = range(5)
 # Padded batch sizes: binomial tail probabilities below the physical size's
@@ -165,8 +165,8 @@ def fit_dp(config: ml_collections.ConfigDict, workdir: str) -> dict:
   config: see experiments/configs/dp_mnist.py (method, target_epsilon, delta,
   epochs, expected_batch_size, l2_clip, clipping, adversarial, optimizer ...).
   """
-  if config.method not in METHODS:
-    raise ValueError(f"Unknown method {config.method!r}; valid choices: {METHODS}.")
+  if config.method not in DP_METHODS:
+    raise ValueError(f"Unknown method {config.method!r}; valid choices: {DP_METHODS}.")
   train_ds, test_ds = load_splits(config)
   info = train_ds.info
   p = plan(config, len(train_ds.labels))
@@ -241,7 +241,7 @@ def summarize(reports: list[dict[str, Any]]) -> tuple[list[dict], str]:
   """Mean +- std of test accuracy per (method, epsilon); markdown table."""
   rows = []
   for eps in sorted({r["target_epsilon"] for r in reports}):
-    for method in METHODS:
+    for method in DP_METHODS:
       rs = [r for r in reports if r["method"] == method and r["target_epsilon"] == eps]
       if not rs:
         continue

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 from jaxrobust import adaptation
-from jaxrobust.adaptation import METHODS
+from jaxrobust.adaptation import ADAPTATION_METHODS
 from jaxrobust.adaptation.training import init_params
 from tests.adaptation._toy import toy_nets, toy_pair
 
@@ -39,11 +39,11 @@ def _descend(method, progress, steps=15):
   return float(losses[0]), float(final), jax.tree.map(float, metrics)
 
 
-@pytest.mark.parametrize("name", METHODS.names())
+@pytest.mark.parametrize("name", ADAPTATION_METHODS.names())
 def test_loss_is_finite_and_a_few_steps_lower_it(name):
   # At progress 0 the adversarial weight lambda_0 is 0: every term is minimised
   # (the discriminator learns, the features feel nothing), so the loss must fall.
-  first, last, metrics = _descend(METHODS.make(name), progress=0.0)
+  first, last, metrics = _descend(ADAPTATION_METHODS.make(name), progress=0.0)
   assert np.isfinite(first) and np.isfinite(last)
   assert last < 0.8 * first, (name, first, last)
   assert all(np.isfinite(v) for v in metrics.values())
@@ -65,12 +65,12 @@ def test_adversarial_coefficient_follows_the_schedule():
 
 
 def test_registry_names_and_presets():
-  assert METHODS.names() == ("source_only", "dann", "cdan", "cdan_e", "class_conditional",
+  assert ADAPTATION_METHODS.names() == ("source_only", "dann", "cdan", "cdan_e", "class_conditional",
                              "class_conditional_mmd")
   assert adaptation.make("class_conditional_mmd").adversarial == 0.0
   assert adaptation.make("cdan_e").entropy and not adaptation.make("cdan").entropy
   assert adaptation.from_config({"name": "dann", "weight": 0.3}) == adaptation.DANN(weight=0.3)
-  assert "entropy" not in METHODS.options("cdan_e")  # fixed by the name
+  assert "entropy" not in ADAPTATION_METHODS.options("cdan_e")  # fixed by the name
 
 
 def test_bad_input_gets_clear_errors():

@@ -13,7 +13,7 @@ from jaxrobust import certify, models, theory
 from jaxrobust.attacks import PGD
 from tests.certify import _trained
 
-METHODS = certify.METHODS
+BOUND_METHODS = certify.BOUND_METHODS
 CASES = [(m, n) for m in ("mlp", "small_cnn") for n in ("linf", "l2")]
 EPS = {"linf": 0.03, "l2": 0.3}
 
@@ -54,7 +54,7 @@ def _in_ball(key, x, eps, norm, n):
 def all_bounds(net, x, y, eps, norm):
   """{method: (logit lower, logit upper, margin lower, margin upper)}: one program per norm."""
   return {m: certify.logit_bounds(net, x, eps, norm=norm, method=m)
-          + certify.margin_bounds(net, x, y, eps, norm=norm, method=m) for m in METHODS}
+          + certify.margin_bounds(net, x, y, eps, norm=norm, method=m) for m in BOUND_METHODS}
 
 
 # One CNN and one MLP case in the default tier (each compiles every method once).

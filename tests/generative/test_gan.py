@@ -56,7 +56,7 @@ def _toy_data(n=512):
   return {"x": x.astype(np.float32), "cond": label}
 
 
-@pytest.mark.parametrize("kind", gen.LOSSES)
+@pytest.mark.parametrize("kind", gen.GAN_LOSSES)
 def test_losses_match_closed_forms(kind):
   r, f = jnp.array([0.3, -1.2, 2.0]), jnp.array([-0.5, 0.7])
   sig = jax.nn.sigmoid

@@ -11,7 +11,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from jaxrobust.selfsup import pretext
 
-ALL = pretext.TASKS.names()
+ALL = pretext.PRETEXT_TASKS.names()
 
 
 def images(n=3, size=8, channels=1, seed=0):

@@ -16,27 +16,27 @@ from jaxrobust.selfsup.pretext.rotation import Rotation
 from jaxrobust.selfsup.pretext.sharpness import Sharpness
 from jaxrobust.selfsup.pretext.solarize import Solarize
 
-TASKS = Registry("pretext task")
-TASKS.register("rotation", Rotation)
-TASKS.register("sharpness", Sharpness)
-TASKS.register("solarize", Solarize)
-TASKS.register("posterize", Posterize)
-TASKS.register("contrast", Contrast)
-TASKS.register("brightness", Brightness)
-TASKS.register("color", Color)
+PRETEXT_TASKS = Registry("pretext task")
+PRETEXT_TASKS.register("rotation", Rotation)
+PRETEXT_TASKS.register("sharpness", Sharpness)
+PRETEXT_TASKS.register("solarize", Solarize)
+PRETEXT_TASKS.register("posterize", Posterize)
+PRETEXT_TASKS.register("contrast", Contrast)
+PRETEXT_TASKS.register("brightness", Brightness)
+PRETEXT_TASKS.register("color", Color)
 
 
 def create(name: str, /, **options: Any) -> PretextTask:
-  return TASKS.make(name, **options)
+  return PRETEXT_TASKS.make(name, **options)
 
 
 def build_tasks(spec: Sequence[Any]) -> tuple[tuple[str, PretextTask], ...]:
   """Names or {"name": ..., **options} sections -> ((name, task), ...), names unique."""
   if isinstance(spec, str) or not len(spec):
     raise ValueError(f"tasks must be a non-empty sequence of task names or sections "
-                     f"(one of {TASKS.names()}), got {spec!r}.")
-  built = [(s, TASKS.make(s)) if isinstance(s, str) else
-           (dict(s)["name"], TASKS.from_config(s)) for s in spec]
+                     f"(one of {PRETEXT_TASKS.names()}), got {spec!r}.")
+  built = [(s, PRETEXT_TASKS.make(s)) if isinstance(s, str) else
+           (dict(s)["name"], PRETEXT_TASKS.from_config(s)) for s in spec]
   names = [n for n, _ in built]
   if len(set(names)) != len(names):
     raise ValueError(f"each pretext task may appear once, got {names}.")
