@@ -33,3 +33,5 @@ from jaxrobust.attacks.tifgsm import TIFGSM
 from jaxrobust.attacks.tpgd import TPGD
 from jaxrobust.attacks.upgd import UPGD
 from jaxrobust.attacks.vmifgsm import VMIFGSM, VNIFGSM
+# Last: the registry refers to the classes above through this package.
+from jaxrobust.attacks.registry import ATTACKS
