@@ -11,8 +11,9 @@ setting of those axes, <workdir>/population_<k>), measures every member on fixed
 (`jaxrobust.measures.compute_population`), and writes to the workdir:
   measures.json       per member: hyperparameters, robust train / test accuracy, gap,
                       every measure; and the timings;
-  correlations.json   per measure: Kendall's tau with the gap and the granulated
-                      Kendall coefficient (per axis and their mean);
+  correlations.json   per measure: Kendall's tau-b and tau-a with the gap and the
+                      granulated Kendall coefficient (tau-a, constant groups 0, as
+                      Jiang et al.; per axis and their mean);
   correlations.md     the table sorted by |tau|, then by |granulated Kendall|;
   scatter_<measure>.png  the strongest measures against the gap.
 

@@ -107,6 +107,24 @@ def check_real(name: str, value, **bounds) -> None:
   check_number(name, value, **bounds)
 
 
+def check_finite_tree(name: str, tree) -> None:
+  """Every numeric leaf of the pytree `tree` (e.g. params) is finite: a concrete
+  leaf eagerly (the error names the leaf, how many entries are bad and one of them),
+  a traced one inside `checked`."""
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    where = f"{name}{jax.tree_util.keystr(path)}"
+    arr = concrete_value(leaf)
+    if arr is None:
+      if _traced_numbers(leaf):
+        checkify.check(jnp.all(jnp.isfinite(leaf)), f"{where} must be finite, got a "
+                       "non-finite entry (NaN or inf).")
+      continue
+    bad = ~np.isfinite(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    if np.any(bad):
+      raise ValueError(f"{where} must be finite, got {int(bad.sum())} non-finite "
+                       f"entries of {arr.size} (e.g. {arr[bad].flat[0]!r}).")
+
+
 def check_labels(name: str, labels, num_classes: int | None = None,
                  batch: int | None = None) -> None:
   """labels: integer [batch]; values in [0, num_classes) when concrete."""

@@ -54,8 +54,9 @@ fixed and said where they are: true percentiles of the margin (margin.py), sigma
 local-Lipschitz search ascending the ratio (smoothness.py). Boundary thickness is not
 in the prototype: it follows the issue's recipe and Yang et al. 2020.
 
-Analysis (analysis.py, host-side numpy): `kendall_tau`, `granulated_kendall`
-(Jiang et al. 2020, Sec. 4), `correlation_table`.
+Analysis (analysis.py, host-side numpy): `kendall_tau` (tau-b, or tau-a),
+`granulated_kendall` (Jiang et al. 2020, Sec. 4; tau-a by default, constant groups
+count 0), `correlation_table`.
 
 References: Kim, Park, Choi, Lee, "Fantastic Robustness Measures: The Secrets of
 Robust Generalization", NeurIPS 2023; Jiang, Neyshabur, Mobahi, Krishnan, Bengio,

@@ -38,7 +38,7 @@ def weight_vector(params: Any) -> jax.Array:
   return jnp.concatenate([m.reshape(-1) for m in weight_matrices(params)])
 
 
-def squared_weights_no_bias(params: Any) -> Any:
-  """Weights squared elementwise, every other leaf (biases) zero: the path-norm network."""
-  return jax.tree_util.tree_map_with_path(
-      lambda path, leaf: leaf * leaf if is_weight(path) else jnp.zeros_like(leaf), params)
+def squared_params(params: Any) -> Any:
+  """Every parameter squared elementwise, weights and biases alike: the path-norm
+  network of Jiang et al. 2020 (their code squares each parameter in place)."""
+  return jax.tree.map(lambda leaf: leaf * leaf, params)

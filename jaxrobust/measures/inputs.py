@@ -71,6 +71,9 @@ def prepare(apply_fn: ApplyFn, params: Any, params_init: Any, x: jax.Array,
     raise ValueError("params and params_init must have one pytree structure (one model); "
                      f"got {jax.tree.structure(params)} and {jax.tree.structure(params_init)}.")
   _checks.check_labels("y", y, batch=x.shape[0] if x.ndim else None)
+  # NaN weights would give NaN measures (and NaN taus for a whole population) silently.
+  _checks.check_finite_tree("params", params)
+  _checks.check_finite_tree("params_init", params_init)
   if x.shape[0] < 1:
     raise ValueError("x must hold at least one example, got an empty batch.")
   attack = madry_pgd(eps=0.1, steps=10) if attack is None else attack

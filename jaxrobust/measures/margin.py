@@ -26,7 +26,8 @@ def output_margins(logits: jax.Array, y: jax.Array) -> jax.Array:
 def percentile_margin(logits: jax.Array, y: jax.Array, percentile: float = 10.0) -> jax.Array:
   """The `percentile`-th percentile of the output margins (numpy's linear
   interpolation, so a true percentile at any batch size; the prototype's 25th..90th
-  "percentiles", kthvalue(m // 25) ..., were not)."""
+  "percentiles", kthvalue(m // 25) ..., were not); percentile in [0, 100]."""
+  _checks.check_number("percentile", percentile, low=0, high=100)
   return jnp.percentile(output_margins(logits, y), percentile)
 
 
@@ -55,8 +56,10 @@ def input_margin(norm: str = "linf", steps: int = 20, cap: float | None = None):
   """Family "input_margin": the mean size of the minimal adversarial perturbation
   (FAB's `minimal`, in `norm`) over the batch: input_margin (the mean) and
   input_margin_p10 (its 10th percentile). Misclassified points count 0; points FAB
-  could not break count `cap` (default: the box's diameter in `norm`).
+  could not break count `cap` (default: the box's diameter in `norm`); cap > 0.
   """
+  if cap is not None:
+    _checks.check_real("cap", cap, low=0, low_open=True)
   fab = FAB(norm=norm, steps=steps)
 
   def family(inputs: MeasureInputs) -> dict[str, jax.Array]:

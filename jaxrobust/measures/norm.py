@@ -17,12 +17,16 @@ margins|:
     fro_over_spec = sum_i fro_i / spec_i;
   the Frobenius analogues; fro_dist = sum_i ||W_i - W0_i||_F^2,
   dist_spec_init = sum_i ||W_i - W0_i||_2^2, param_norm = sum_i fro_i;
-  path_norm = sum of the outputs of the network with squared weights and zero biases
-    on an all-ones input; path_norm_over_margin = path_norm / gamma^2.
+  path_norm = sum_j f_{w^2}(1)_j, the summed outputs on an all-ones input of the
+    network whose parameters are all squared elementwise, weights AND biases
+    (Jiang et al. 2020, Appendix C, "path-norm", eq. for mu_path-norm, and their
+    code, which squares every parameter; the lab's prototype does the same); for a
+    ReLU MLP that is 1^T relu(...relu(1^T W_1^2 + b_1^2)... W_d^2 + b_d^2), where
+    every pre-activation is nonnegative so the ReLUs pass it through;
+    path_norm_over_margin = path_norm / gamma^2.
 The all-ones input passes through the model's own normalization layer, i.e. the
-network sees the constant (1 - mean) / std > 0; with zero biases a ReLU network is
-positively homogeneous, so this scales path_norm by one constant for all models of a
-dataset and leaves rankings unchanged.
+network sees the constant (1 - mean) / std (as in Jiang et al., whose models
+normalize inside the data pipeline, this is a fixed input per dataset).
 
 References: Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic Generalization
 Measures and Where to Find Them", ICLR 2020; Bartlett et al. 2017 (spectral
@@ -83,7 +87,7 @@ def norm(percentile: float = 10.0, batchnorm: str = "error"):
     lpf = jnp.sum(jnp.log(fro))
     fro_over_spec = jnp.sum(fro / spec)
     ones = jnp.ones((1,) + inputs.x.shape[1:], inputs.x.dtype)
-    path = jnp.sum(inputs.apply_fn(_params.squared_weights_no_bias(inputs.params), ones))
+    path = jnp.sum(inputs.apply_fn(_params.squared_params(inputs.params), ones))
     w_vec = jnp.concatenate([m.reshape(-1) for m in w])
     d_vec = jnp.concatenate([m.reshape(-1) for m in dist])
     return {

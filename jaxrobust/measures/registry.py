@@ -99,6 +99,9 @@ def compute_population(names: Sequence[str], apply_fn: ApplyFn, params: Any,
                      f"leading sizes {sorted(map(str, init_sizes))}.")
   chunk = n if chunk is None else chunk
   _checks.check_int_at_least("chunk", chunk, 1)
+  # Checked here on the host: inside the compiled vmap the params are traced.
+  _checks.check_finite_tree("params", params)
+  _checks.check_finite_tree("params_init", params_init)
   build(names, options)  # bad names and options fail before compiling
   def one(p, p0, state, k):
     fn = apply_fn if model_state is None else (lambda q, z: apply_fn(q, z, state))

@@ -89,9 +89,15 @@ def test_norm_family_matches_numpy(mlp):
                              rtol=1e-4)
   np.testing.assert_allclose(out["l2"], np.sqrt(fro.sum()), rtol=1e-5)
   assert out["params"] == sum(w.size for w in ws)  # weights only, biases excluded
-  # Path norm: the squared-weight, bias-free network on ones (ReLU keeps the
-  # nonnegative sums): 1^T W1^2 W2^2 W3^2 1.
-  path = np.ones(12) @ (ws[0] ** 2) @ (ws[1] ** 2) @ (ws[2] ** 2)
+  # Path norm (Jiang et al. 2020): weights and biases squared, on ones; every
+  # pre-activation is then nonnegative, so the ReLUs pass it through.
+  bs = [np.asarray(p[f"Dense_{i}"]["bias"]) for i in range(3)]
+  assert all(np.all(b != 0) for b in bs)  # the biases matter to this check
+  path = np.ones(12)
+  for w, b in zip(ws, bs):
+    path = path @ (w ** 2) + b ** 2
+  without_biases = np.ones(12) @ (ws[0] ** 2) @ (ws[1] ** 2) @ (ws[2] ** 2)
+  assert abs(path.sum() - without_biases.sum()) > 1e-2 * path.sum()
   np.testing.assert_allclose(out["path_norm"], path.sum(), rtol=1e-4)
   np.testing.assert_allclose(out["path_norm_over_margin"], path.sum() / gamma ** 2, rtol=1e-3)
 

@@ -56,6 +56,25 @@ def test_bad_population():
     measures.compute_population(["loss"], apply_fn, two, three, X, Y, key=KEY)
 
 
+def test_nan_parameters_percentiles_and_caps_are_named():
+  bad = {"kernel": PARAMS["kernel"].at[1, 2].set(jnp.nan)}
+  with pytest.raises(ValueError, match=r"params\['kernel'\] must be finite, got 1 non-finite"):
+    measures.compute(["norm"], apply_fn, bad, PARAMS, X, Y, key=KEY)
+  with pytest.raises(ValueError, match=r"params_init\['kernel'\] must be finite"):
+    measures.compute(["norm"], apply_fn, PARAMS, bad, X, Y, key=KEY)
+  stacked = jax.tree.map(lambda a, b: jnp.stack([a, b]), PARAMS, bad)
+  with pytest.raises(ValueError, match=r"params\['kernel'\] must be finite"):
+    measures.compute_population(["norm"], apply_fn, stacked, stacked, X, Y, key=KEY)
+  logits = apply_fn(PARAMS, X)
+  with pytest.raises(ValueError, match="percentile must be finite and >= 0 and <= 100, got 150"):
+    measures.margin.percentile_margin(logits, Y, 150)
+  with pytest.raises(ValueError, match="percentile must be finite.*got -1"):
+    measures.margin.percentile_margin(logits, Y, -1)
+  with pytest.raises(ValueError, match="cap must be finite and > 0, got -1"):
+    measures.margin.input_margin(cap=-1)
+  assert measures.margin.percentile_margin(logits, Y, 100) == 0.0  # the bounds are valid
+
+
 def test_population_with_model_state_sees_each_members_state():
   import numpy as np
   from jaxrobust.attacks import PGD
