@@ -61,7 +61,7 @@ class _CountingModel:
 def measure(batch: int, k: int, cw_steps: int, repeats: int) -> list[dict]:
   """Every row of this bench (the interface of bench/__main__.py)."""
   ds = data.load("mnist5k", "train")
-  model = models.create("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
+  model = models.make("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
   variables = model.init(jax.random.key(0), jnp.zeros((1,) + tuple(ds.info.input_shape)))
   logits_fn = models.as_logits_fn(model, variables)
   x = data.to_float(ds.images[:batch])

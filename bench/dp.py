@@ -173,7 +173,7 @@ def bench_poisson(expected_batch: int, steps: int, repeats: int,
   images, labels = jnp.asarray(ds.images), jnp.asarray(ds.labels)
   n = len(ds.labels)
   q = expected_batch / n
-  model = models.create("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
+  model = models.make("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
   tx = optax.chain(dp_sgd(CLIP, SIGMA, expected_batch, jax.random.key(1)), optax.sgd(LR))
   state = init_state(model, tx, ds.info.input_shape, jax.random.key(0))
   physical = sampling.physical_batch_size(n, q)

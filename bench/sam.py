@@ -65,7 +65,7 @@ def bench_model(name: str, batch: int, rounds: int, repeats: int = 10,
                 peer: bool = False) -> list[dict]:
   """Step times of adam, sam, asam, psatt (and optax.contrib.sam with peer=True)."""
   ds = data.load("mnist5k", "train")
-  model = models.create(name, num_classes=10, mean=ds.info.mean, std=ds.info.std)
+  model = models.make(name, num_classes=10, mean=ds.info.mean, std=ds.info.std)
   base = lambda: optax.adam(1e-3)
   txs = {"adam": base(), "sam": sam(base(), RHO), "asam": asam(base(), 0.5),
          "psatt": psatt(base(), RHO)}

@@ -34,7 +34,7 @@ FLAGS = flags.FLAGS
 
 def bench_model(name: str, batch: int, steps: int, repeats: int = 10) -> dict:
   ds = data.load("mnist5k", "train")
-  model = models.create(name, num_classes=10, mean=ds.info.mean, std=ds.info.std)
+  model = models.make(name, num_classes=10, mean=ds.info.mean, std=ds.info.std)
   tx = optax.adam(1e-3)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))
   variables = train.variables(state)

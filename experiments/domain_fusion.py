@@ -86,7 +86,7 @@ def classifier_tx(config: ml_collections.ConfigDict, steps: int):
 
 def build_classifier(section, num_classes: int, mean, std):
   options = {k: v for k, v in section.to_dict().items() if k != "name"}
-  return models.create(section.name, num_classes=num_classes, mean=mean, std=std, **options)
+  return models.make(section.name, num_classes=num_classes, mean=mean, std=std, **options)
 
 
 def accuracy(model, variables, x, y) -> float:

@@ -20,7 +20,7 @@ Y = jnp.array([0, 3])
 
 
 def _evaluator_case(images, labels):
-  model = models.create("linear", num_classes=4, mean=(0.5,), std=(0.25,))
+  model = models.make("linear", num_classes=4, mean=(0.5,), std=(0.25,))
   variables = model.init(jax.random.key(0), jnp.zeros((1, 4, 4, 1)))
   evaluator = Evaluator(functools.partial(model.apply, train=False), {"clean": None}, 8)
   return lambda: evaluator(variables, images, labels, key=jax.random.key(0))

@@ -17,7 +17,7 @@ DETECTORS.register("binary_classifier", BinaryClassifier)
 DETECTORS.register("deep_sad", DeepSAD)
 
 
-def create(name: str, /, **options: Any):
+def make(name: str, /, **options: Any):
   """Builds detector `name` with its own fields (an unknown name or option is a ValueError)."""
   return DETECTORS.make(name, **_tuples(options))
 

@@ -62,7 +62,7 @@ def train_models(config, task: str, train, key, log: Callable[[str], None],
   u = to_unit(train.waveforms[pick])
   for name in config.models:
     tic = time.perf_counter()
-    model = models.create(name, num_classes=train.info.num_classes, mean=train.info.mean,
+    model = models.make(name, num_classes=train.info.num_classes, mean=train.info.mean,
                           std=train.info.std)
     variables = train_classifier(
         model, u, train.labels[pick], key=_named_key(key, name),

@@ -41,9 +41,9 @@ DEFENSES.register("ibp", IBP)
 DEFENSES.register("crown_ibp", CROWNIBP)
 
 
-def create(name: str, **options: Any):
+def make(name: str, **options: Any):
   """Builds a defense by name from its options, e.g.
-  create("pgd_at", attack=ATTACKS.make("pgd", eps=0.1, steps=10))."""
+  make("pgd_at", attack=ATTACKS.make("pgd", eps=0.1, steps=10))."""
   return DEFENSES.make(name, **options)
 
 

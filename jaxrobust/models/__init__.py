@@ -8,7 +8,7 @@ from jaxrobust.models.randomized import (NOISE, BayesConv, BayesDense, GaussianN
                                          RandomizedCNN, RandomResizePad, add_kl_gradient,
                                          as_randomized_logits_fn, kl_divergence,
                                          sample_logits_fn)
-from jaxrobust.models.registry import MODELS, as_logits_fn, create
+from jaxrobust.models.registry import MODELS, as_logits_fn, make
 from jaxrobust.models.resnet import PreActResNet18, WideResNet
 from jaxrobust.models.simple import MLP, Linear
 from jaxrobust.models.speech import MFCCCNN, MFCCGRU, LogMelCNN, WaveCNN

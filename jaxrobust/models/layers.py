@@ -26,7 +26,7 @@ def check_normalization(mean: Sequence[float], std: Sequence[float]) -> None:
 
 
 def check_model_fields(num_classes: int, mean: Sequence[float], std: Sequence[float]) -> None:
-  """The dataset fields every model has (registry.create can call this too)."""
+  """The dataset fields every model has (registry.make can call this too)."""
   _checks.check_int_at_least("num_classes", num_classes, 2)
   check_normalization(mean, std)
 

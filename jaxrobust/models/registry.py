@@ -31,7 +31,7 @@ MODELS.register("speech_mfcc_gru", MFCCGRU)
 MODELS.register("randomized_cnn", RandomizedCNN)
 
 
-def create(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Module:
+def make(name: str, *, num_classes: int, mean, std, **options: Any) -> nn.Module:
   """Builds a model by name.
 
   Args:

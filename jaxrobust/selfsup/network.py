@@ -44,5 +44,5 @@ def build_encoder(section: Mapping[str, Any], feature_dim: int, info: DatasetInf
     raise ValueError(f"the encoder section names no model: add name=..., one of "
                      f"{models.MODELS.names()}.")
   name = section.pop("name")
-  return models.create(name, num_classes=feature_dim, mean=info.mean, std=info.std,
+  return models.make(name, num_classes=feature_dim, mean=info.mean, std=info.std,
                        **{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()})

@@ -61,7 +61,7 @@ def _check(config: ml_collections.ConfigDict) -> None:
 
 def build_model(config: ml_collections.ConfigDict, info: data.DatasetInfo):
   """The model named in config.model for a dataset's classes and statistics."""
-  return models.create(config.model.name, num_classes=info.num_classes,
+  return models.make(config.model.name, num_classes=info.num_classes,
                        mean=info.mean, std=info.std, **_options(config.model))
 
 

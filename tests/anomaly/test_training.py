@@ -18,7 +18,7 @@ def test_abc_separates_known_anomalies_and_resumes(tmp_path):
   """Digit 1 normal, 40 labeled 0s: a few ABC epochs (mean error) rank held-out 0s above 1s;
   a rerun in the same workdir resumes from its last checkpoint (same parameters)."""
   split = anomaly.make_split(normal=(1,), known=(0,), unknown=(7,), num_known=40, seed=0)
-  detector = anomaly.create("abc", hidden=(32,), latent=4, reduction="mean")
+  detector = anomaly.make("abc", hidden=(32,), latent=4, reduction="mean")
   kwargs = dict(workdir=str(tmp_path), epochs=3, batch_size=110, learning_rate=3e-3)
   fit = anomaly.fit_detector(detector, split.train_images, split.train_labels, split.info,
                              **kwargs)

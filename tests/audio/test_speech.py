@@ -25,7 +25,7 @@ def trained():
   train = fsdd.load_fsdd("train", path=FSDD_DIR, num_samples=6000)
   test = fsdd.load_fsdd("test", path=FSDD_DIR, num_samples=6000)
   pick = np.arange(0, len(train.labels), 4)[:600]  # clips are ordered by digit: all digits
-  model = models.create("speech_mfcc_cnn", num_classes=10, mean=(0.5,), std=(0.5,))
+  model = models.make("speech_mfcc_cnn", num_classes=10, mean=(0.5,), std=(0.5,))
   variables = audio.train_classifier(model, audio.to_unit(train.waveforms[pick]),
                                      train.labels[pick], key=jax.random.key(0), epochs=4,
                                      batch_size=50, learning_rate=3e-3)
@@ -42,7 +42,7 @@ def test_model_learns_digits(trained):
 @pytest.mark.parametrize("name", ["speech_wave_cnn", "speech_logmel_cnn", "speech_mfcc_cnn",
                                   "speech_mfcc_gru"])
 def test_registry_models_take_unit_waveforms(name):
-  model = models.create(name, num_classes=6, mean=(0.5,), std=(0.5,))
+  model = models.make(name, num_classes=6, mean=(0.5,), std=(0.5,))
   x = jnp.full((2, 1024), 0.5)
   variables = model.init(jax.random.key(0), x)
   assert model.apply(variables, x).shape == (2, 6)

@@ -25,7 +25,7 @@ def _tones(n=16, samples=256):
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
   u, y = _tones()
   # A tiny model: the test is about the loop, and compiling it is most of its cost.
-  model = models.create("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,),
+  model = models.make("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,),
                         filters=8, features=(8,), hidden=8)
   kw = dict(key=jax.random.key(0), epochs=3, batch_size=4, learning_rate=1e-2,
             eval_data=(u, y))
@@ -39,14 +39,14 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
   assert [r["epoch"] for r in records] == [1, 2, 3]
   assert records[-1]["step"] == 3 * (len(y) // 4)
   assert records[-1]["test_accuracy"] > 0.8  # the tones are easy (chance: 0.5)
-  other = models.create("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,))  # wider
+  other = models.make("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,))  # wider
   with pytest.raises(CheckpointMismatchError):
     audio.train_classifier(other, u, y, workdir=str(tmp_path), **kw)
 
 
 def test_bad_training_input():
   u, y = _tones(8)  # batch_size 16 > 8 clips
-  model = models.create("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,),
+  model = models.make("speech_wave_cnn", num_classes=2, mean=(0.5,), std=(0.5,),
                         filters=8, features=(8,), hidden=8)
   with pytest.raises(ValueError, match="differ in length"):
     audio.train_classifier(model, u, y[:4], key=jax.random.key(0), epochs=1)

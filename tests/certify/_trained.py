@@ -23,7 +23,7 @@ def digits():
 
 
 def make_model(name: str, **options):
-  return models.create(name, num_classes=10, mean=INFO.mean, std=INFO.std,
+  return models.make(name, num_classes=10, mean=INFO.mean, std=INFO.std,
                        **{**SHAPES.get(name, {}), **options})
 
 
@@ -32,7 +32,7 @@ def trained(name: str, defense_name: str = "standard", steps: int = 300, **optio
   """(model, variables) trained full-batch with Adam (lr 1e-2) by the library's train
   step; a scheduled defense gets its `at_step` view at every step."""
   model = make_model(name)
-  defense = defenses.create(defense_name, **options)
+  defense = defenses.make(defense_name, **options)
   tx = optax.adam(1e-2)
   state = train.init_state(model, tx, INFO.input_shape, jax.random.key(0))
   x, y, _, _ = digits()

@@ -90,7 +90,7 @@ def test_sound_and_crown_tighter_than_ibp(name, norm):
 def test_linear_model_bounds_are_exact(norm):
   """For a linear model and a ball inside [0, 1], every method's margin bounds equal the
   closed form y (w.x + b) -/+ eps ||w||_q of jaxrobust.theory.linear (Hoelder)."""
-  model = models.create("linear", num_classes=2, mean=(0.3,), std=(0.4,))
+  model = models.make("linear", num_classes=2, mean=(0.3,), std=(0.4,))
   x = 0.2 + 0.6 * jax.random.uniform(jax.random.key(0), (16, 6, 6, 1))
   variables = model.init(jax.random.key(1), x)
   y = jnp.arange(16) % 2
@@ -145,7 +145,7 @@ def test_bad_input():
     certify.logit_bounds(logits_fn, x, 0.1)
   with pytest.raises(TypeError, match="changed its input"):
     certify.network_of(lambda z: logits_fn(z * 1.0), x)
-  resnet = models.create("preact_resnet18", num_classes=10, mean=(0.5,), std=(0.5,), width=2)
+  resnet = models.make("preact_resnet18", num_classes=10, mean=(0.5,), std=(0.5,), width=2)
   with pytest.raises(TypeError, match="preact_resnet18"):
     certify.network(resnet, {"params": {}}, (8, 8, 1))
   sig = _trained.make_model("mlp", head="sigsoftmax")

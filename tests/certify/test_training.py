@@ -26,7 +26,7 @@ def certified_fraction(defense_name, method="ibp", **options):
 
 def test_schedules():
   """Warm-up at eps 0 and kappa 1, then linear ramps to (eps, kappa, beta), then constant."""
-  ibp = defenses.create("ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
+  ibp = defenses.make("ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
   crown = defenses.DEFENSES.make("crown_ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
   steps = jnp.array([0, 10, 20, 30, 100])
   ibp_values = jax.vmap(lambda s: ibp.at_step(s).schedule())(steps)
@@ -36,7 +36,7 @@ def test_schedules():
   chex.assert_trees_all_close(crown_values["beta"], jnp.array([1, 1, 0.5, 0, 0]))
   chex.assert_trees_all_close(crown_values["kappa"], jnp.array([1, 1, 0.5, 0, 0]))
   assert float(ibp.schedule()["eps"]) == pytest.approx(0.1)  # no step: the schedule's end
-  sudden = defenses.create("ibp", eps=0.1, warmup_steps=5)
+  sudden = defenses.make("ibp", eps=0.1, warmup_steps=5)
   assert float(sudden.at_step(4).schedule()["eps"]) == 0.0
   assert float(sudden.at_step(5).schedule()["eps"]) == pytest.approx(0.1)
 
@@ -59,15 +59,15 @@ def test_crown_ibp_training_certifies():
 
 def test_bad_input():
   with pytest.raises(ValueError, match="kappa"):
-    defenses.create("ibp", kappa=1.5)
+    defenses.make("ibp", kappa=1.5)
   with pytest.raises(ValueError, match="eps"):
-    defenses.create("ibp", eps=-0.1)
+    defenses.make("ibp", eps=-0.1)
   with pytest.raises(ValueError, match="norm"):
-    defenses.create("crown_ibp", norm="l1")
+    defenses.make("crown_ibp", norm="l1")
   with pytest.raises(ValueError, match="beta"):
-    defenses.create("crown_ibp", beta=2.0)
+    defenses.make("crown_ibp", beta=2.0)
   with pytest.raises(ValueError, match="ramp_steps"):
-    defenses.create("ibp", ramp_steps=-1)
+    defenses.make("ibp", ramp_steps=-1)
   with pytest.raises(ValueError, match="Unknown option"):
     defenses.from_config({"name": "ibp", "attack": None})
   model = _trained.make_model("small_cnn", batchnorm=True)
@@ -75,4 +75,4 @@ def test_bad_input():
   variables = model.init(jax.random.key(0), x)
   fn = lambda z: model.apply(variables, z, train=False)
   with pytest.raises(TypeError, match="BatchNorm"):
-    defenses.create("ibp")(fn, fn, x, y, key=jax.random.key(0))
+    defenses.make("ibp")(fn, fn, x, y, key=jax.random.key(0))

@@ -54,16 +54,16 @@ def test_pgd_at_loss_exceeds_clean_loss_and_its_gradient_is_taken_at_fixed_x_adv
 
 def test_registry_builds_by_name_and_rejects_bad_config():
   pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
-  assert defenses.create("pgd_at", attack=pgd) == defenses.PGDAT(attack=pgd)
-  assert isinstance(defenses.create("standard"), defenses.Standard)
+  assert defenses.make("pgd_at", attack=pgd) == defenses.PGDAT(attack=pgd)
+  assert isinstance(defenses.make("standard"), defenses.Standard)
   with pytest.raises(ValueError, match="valid choices.*pgd_at"):
-    defenses.create("pgd")
+    defenses.make("pgd")
   with pytest.raises(ValueError, match="valid options.*attack"):
-    defenses.create("pgd_at", epsilon=0.1)
+    defenses.make("pgd_at", epsilon=0.1)
   with pytest.raises(ValueError, match="PGDAT.attack: eps must be"):
-    defenses.create("pgd_at", attack=attacks.PGD(eps=-0.1))  # at construction
+    defenses.make("pgd_at", attack=attacks.PGD(eps=-0.1))  # at construction
   with pytest.raises(ValueError, match="steps"):
-    defenses.create("pgd_at", attack=attacks.PGD(steps=0))
+    defenses.make("pgd_at", attack=attacks.PGD(steps=0))
   with pytest.raises(TypeError, match="PGDAT needs an attack"):
     defenses.PGDAT(attack=None)
 

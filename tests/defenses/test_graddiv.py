@@ -136,7 +136,7 @@ def test_deterministic_model_has_concentration_one_and_no_penalty_gradient():
 @pytest.mark.slow
 def test_graddiv_trains_a_randomized_model_in_the_train_step():
   ds = data.load("digits", "train")
-  model = models.create("randomized_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
+  model = models.make("randomized_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
                         features=(4,), hidden=8, input_noise=0.2, activation_noise=0.1)
   tx = optax.sgd(0.1)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))
@@ -154,7 +154,7 @@ def test_graddiv_trains_a_randomized_model_in_the_train_step():
 
 def test_train_step_feeds_the_noise_stream_and_keys_given_by_the_defense():
   ds = data.load("digits", "train")
-  model = models.create("randomized_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
+  model = models.make("randomized_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
                         features=(4,), hidden=8, input_noise=0.3)
   tx = optax.sgd(0.0)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))

@@ -203,7 +203,7 @@ def test_logit_squeeze_gradient_is_finite_at_all_zero_logits():
 ])
 def test_bad_options_raise_clear_errors(name, options, match):
   with pytest.raises(ValueError, match=match):
-    registry.create(name, **options)
+    registry.make(name, **options)
 
 
 def test_awp_base_is_a_defense_section_and_awp_has_no_other_options():

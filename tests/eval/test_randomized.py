@@ -18,7 +18,7 @@ def digits():
 
 
 def _model(info, **noise):
-  model = models.create("randomized_cnn", num_classes=10, mean=info.mean, std=info.std,
+  model = models.make("randomized_cnn", num_classes=10, mean=info.mean, std=info.std,
                         features=(4,), hidden=8, **noise)
   return model, model.init(jax.random.key(0), jnp.zeros((1,) + info.input_shape))
 

@@ -32,16 +32,16 @@ def test_sigsoftmax_is_finite_for_huge_logits_with_finite_gradients():
 
 def test_models_take_a_head_option_and_reject_unknown_heads():
   kw = dict(num_classes=10, mean=(0.5,), std=(0.5,), features=(4,), hidden=8)
-  plain = models.create("small_cnn", **kw)
-  sig = models.create("small_cnn", head="sigsoftmax", **kw)
+  plain = models.make("small_cnn", **kw)
+  sig = models.make("small_cnn", head="sigsoftmax", **kw)
   x = jax.random.uniform(jax.random.key(0), (3, 8, 8, 1))
   variables = plain.init(jax.random.key(1), x)
   np.testing.assert_allclose(sig.apply(variables, x),
                              apply_head("sigsoftmax", plain.apply(variables, x)), rtol=1e-6)
   for name in ("linear", "mlp"):
-    assert models.create(name, num_classes=3, mean=(0.,), std=(1.,), head="sigsoftmax")
+    assert models.make(name, num_classes=3, mean=(0.,), std=(1.,), head="sigsoftmax")
   with pytest.raises(ValueError, match="Unknown head 'sigmax'.*sigsoftmax"):
-    models.create("small_cnn", head="sigmax", **kw)
+    models.make("small_cnn", head="sigmax", **kw)
 
 
 def test_bounded_logit_matches_its_definition_and_bounds():

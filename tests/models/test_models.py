@@ -20,7 +20,7 @@ SMALL = {
 
 
 def _build(name, **options):
-  model = models.create(name, num_classes=7, mean=MEAN, std=STD, **options)
+  model = models.make(name, num_classes=7, mean=MEAN, std=STD, **options)
   x = jax.random.uniform(jax.random.key(0), (3, 16, 16, 3))
   return model, model.init(jax.random.key(1), x), x
 
@@ -49,7 +49,7 @@ def test_full_size_architectures_have_the_published_parameter_counts():
   # PreAct ResNet-18 on CIFAR-10: 11.17M; WRN-28-10: 36.5M (Zagoruyko & Komodakis).
   counts = {}
   for name, options in [("preact_resnet18", {}), ("wide_resnet", {"depth": 28, "width": 10})]:
-    model = models.create(name, num_classes=10, mean=MEAN, std=STD, **options)
+    model = models.make(name, num_classes=10, mean=MEAN, std=STD, **options)
     shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
     counts[name] = sum(np.prod(a.shape) for a in jax.tree.leaves(shapes["params"]))
   assert counts["preact_resnet18"] == pytest.approx(11.17e6, rel=0.01)
@@ -93,8 +93,8 @@ def test_bad_inputs_raise_clear_errors():
 
 def test_unknown_model_and_option_names():
   with pytest.raises(ValueError, match="valid choices.*small_cnn"):
-    models.create("vgg", num_classes=10, mean=MEAN, std=STD)
+    models.make("vgg", num_classes=10, mean=MEAN, std=STD)
   with pytest.raises(ValueError, match="valid options.*features"):
-    models.create("small_cnn", num_classes=10, mean=MEAN, std=STD, depth=3)
+    models.make("small_cnn", num_classes=10, mean=MEAN, std=STD, depth=3)
   with pytest.raises(ValueError, match="6n \\+ 4"):
     _build("wide_resnet", depth=11, width=1)

@@ -18,7 +18,7 @@ def _x(n=4, size=12, key=0):
 
 
 def _create(name="randomized_cnn", **options):
-  return models.create(name, num_classes=5, mean=MEAN, std=STD, **SMALL, **options)
+  return models.make(name, num_classes=5, mean=MEAN, std=STD, **SMALL, **options)
 
 
 @pytest.fixture(scope="module")

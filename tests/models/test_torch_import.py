@@ -153,7 +153,7 @@ def test_export_round_trip():
   """export_state_dict inverts import_state_dict on every tensor."""
   _, name, options, shape = ARCHS["resnet18"]
   state = _state(_twin("resnet18"))
-  model = models.create(name, num_classes=10, mean=MEAN, std=STD, **options)
+  model = models.make(name, num_classes=10, mean=MEAN, std=STD, **options)
   back = convert.export_state_dict(model, convert.import_state_dict(state, model, shape), shape)
   assert sorted(back) == sorted(state)
   for k, v in state.items():
@@ -168,7 +168,7 @@ def test_trades_unused_sub_block_is_ignored():
   twin = tm.TorchWideResNet(depth=10, widen_factor=2, sub_block1=True)
   with_sub = _state(twin)
   assert any(k.startswith("sub_block1.") for k in with_sub)
-  model = models.create(name, num_classes=10, mean=MEAN, std=STD, **options)
+  model = models.make(name, num_classes=10, mean=MEAN, std=STD, **options)
   variables = convert.import_state_dict(twin.state_dict(), model, shape)  # torch tensors too
   without = {k: v for k, v in with_sub.items() if not k.startswith("sub_block1.")}
   jax.tree.map(np.testing.assert_array_equal, variables,
@@ -180,7 +180,7 @@ def test_trades_unused_sub_block_is_ignored():
 
 def _model(arch, **overrides):
   _, name, options, _ = ARCHS[arch]
-  return models.create(name, num_classes=10, mean=MEAN, std=STD, **{**options, **overrides})
+  return models.make(name, num_classes=10, mean=MEAN, std=STD, **{**options, **overrides})
 
 
 def test_wrong_architecture_lists_missing_and_unexpected_keys():
@@ -213,7 +213,7 @@ def test_missing_key_is_named():
 def test_wrong_num_classes_is_mis_shaped():
   with pytest.raises(convert.StateDictMismatchError, match=r"linear.weight \(10, 32\) vs"):
     convert.import_state_dict(_state(_twin("preact_resnet18")),
-                              models.create("preact_resnet18", num_classes=100, mean=MEAN,
+                              models.make("preact_resnet18", num_classes=100, mean=MEAN,
                                             std=STD, width=4, stem_features=4), (16, 16, 3))
 
 
@@ -264,7 +264,7 @@ def test_normalization_must_be_known_and_consistent(tmp_path):
     convert.load_torch_checkpoint(path, name, num_classes=10, input_shape=shape, **options)
   normalized = _state(TorchNormalized(_twin("preact_resnet18"), MEAN, STD))
   with pytest.raises(convert.StateDictMismatchError, match="normalization buffers"):
-    convert.import_state_dict(normalized, models.create(
+    convert.import_state_dict(normalized, models.make(
         name, num_classes=10, mean=(0, 0, 0), std=(1, 1, 1), **options), shape)
 
 
@@ -361,7 +361,7 @@ def test_full_size_resnets_have_torchvision_parameter_counts():
   """torchvision's resnet18 / resnet50 (1000 classes): 11,689,512 / 25,557,032 parameters;
   the narrow variants above share every layer but their width."""
   for depth, count in ((18, 11_689_512), (50, 25_557_032)):
-    model = models.create("resnet", num_classes=1000, mean=MEAN, std=STD, depth=depth)
+    model = models.make("resnet", num_classes=1000, mean=MEAN, std=STD, depth=depth)
     shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 224, 224, 3)))
     assert sum(np.prod(a.shape) for a in jax.tree.leaves(shapes["params"])) == count
     assert len(convert.mapping_for(model, (224, 224, 3)).layers) == {18: 41, 50: 107}[depth]

@@ -50,7 +50,7 @@ def test_same_padding_matches_xla():
 ], ids=["default", "k5", "batchnorm"])
 def test_random_weights_agree(options):
   """Random init (asymmetric padding, HWIO->OIHW, NHWC->NCHW dense rows) on random inputs."""
-  model = models.create("small_cnn", num_classes=10, mean=(0.13,), std=(0.31,), **options)
+  model = models.make("small_cnn", num_classes=10, mean=(0.13,), std=(0.31,), **options)
   x = jax.random.uniform(jax.random.key(1), (16, 28, 28, 1))
   y = jax.random.randint(jax.random.key(2), (16,), 0, 10)
   variables = model.init(jax.random.key(0), x[:1])

@@ -20,7 +20,7 @@ def images(n=3, size=8, channels=1, seed=0):
 
 @pytest.mark.parametrize("name", ALL)
 def test_level_zero_is_identity_and_outputs_stay_in_range(name):
-  task = pretext.create(name)
+  task = pretext.make(name)
   x = jnp.round(images(channels=3) * 255) / 255  # 8-bit values: posterize's identity
   np.testing.assert_allclose(task.apply(x, jnp.zeros(3, jnp.int32)), x, atol=1e-6)
   for level in (1, task.num_classes - 1):
@@ -88,7 +88,7 @@ def test_matches_pil_on_8bit_images(name, pil):
   """PIL works in uint8 (rounding each result; Contrast rounds the mean gray level to an
   integer): agreement within 2/255. Sharpness compares interior pixels (borders: PIL's
   filter edge handling)."""
-  task = pretext.create(name)
+  task = pretext.make(name)
   rgb = np.asarray(jax.random.randint(jax.random.key(1), (12, 12, 3), 0, 256), np.uint8)
   x = jnp.asarray(rgb, jnp.float32) / 255
   for level, magnitude in enumerate(task.levels):
@@ -103,13 +103,13 @@ def test_matches_pil_on_8bit_images(name, pil):
 
 def test_bad_input_is_named():
   with pytest.raises(ValueError, match="Unknown pretext task 'jigsaw'.*'rotation'"):
-    pretext.create("jigsaw")
+    pretext.make("jigsaw")
   with pytest.raises(ValueError, match=r"quarter turns in \(0, 1, 2, 3\)"):
-    pretext.create("rotation", levels=(0, 5))
+    pretext.make("rotation", levels=(0, 5))
   with pytest.raises(ValueError, match="at least two distinct"):
-    pretext.create("solarize", levels=(0.5, 0.5))
+    pretext.make("solarize", levels=(0.5, 0.5))
   with pytest.raises(ValueError, match=r"integers in \[1, 8\]"):
-    pretext.create("posterize", levels=(8, 0))
+    pretext.make("posterize", levels=(8, 0))
   with pytest.raises(ValueError, match="each pretext task may appear once"):
     pretext.build_tasks(["rotation", "rotation"])
   with pytest.raises(ValueError, match="non-empty sequence"):
@@ -117,4 +117,4 @@ def test_bad_input_is_named():
   with pytest.raises(ValueError, match="square images"):
     pretext.rotate90(jnp.zeros((4, 6, 1)), 1)
   with pytest.raises(ValueError, match=r"\[batch, h, w, c\]"):
-    pretext.create("contrast").apply(jnp.zeros((4, 4, 1)), jnp.zeros(4, jnp.int32))
+    pretext.make("contrast").apply(jnp.zeros((4, 4, 1)), jnp.zeros(4, jnp.int32))

@@ -15,7 +15,7 @@ from jaxrobust import attacks, data, defenses, models, train
 
 def test_loss_falls_in_a_few_steps_on_mnist5k():
   ds = data.load("mnist5k", "train")
-  model = models.create("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
+  model = models.make("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std)
   tx = optax.adam(1e-3)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))
   step = jax.jit(train.make_train_step(model, defenses.Standard(), tx))
@@ -32,7 +32,7 @@ def test_loss_falls_in_a_few_steps_on_mnist5k():
 
 def test_batchnorm_statistics_are_trained_and_kept_in_the_state():
   ds = data.load("digits", "train")
-  model = models.create("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
+  model = models.make("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
                         features=(4, 8), hidden=16, batchnorm=True)
   tx = optax.sgd(0.1)
   state = train.init_state(model, tx, ds.info.input_shape, jax.random.key(0))

@@ -14,7 +14,7 @@ from jaxrobust.optim.sam import SAMState, sam
 
 def _bn_setup():
   ds = data.load("digits", "train")
-  model = models.create("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
+  model = models.make("small_cnn", num_classes=10, mean=ds.info.mean, std=ds.info.std,
                         features=(4, 8), hidden=16, batchnorm=True)
   return ds, model
 

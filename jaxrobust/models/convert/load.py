@@ -46,5 +46,5 @@ def load_torch_checkpoint(path: str, name: str, *, num_classes: int,
                  tuple(std) * channels if len(std) == 1 else std)
   elif mean is None or std is None:
     raise ValueError("pass both mean and std, or neither (to use the checkpoint's own).")
-  model = registry.create(name, num_classes=num_classes, mean=mean, std=std, **options)
+  model = registry.make(name, num_classes=num_classes, mean=mean, std=std, **options)
   return model, import_state_dict(state, model, input_shape, mapping=mapping)

@@ -154,7 +154,7 @@ def import_state_dict(state_dict: Mapping[str, Any], model, input_shape: Sequenc
       reads), e.g. from `read_state_dict` or a torch model's `state_dict()`.
       "module."/"model." wrapper prefixes are dropped.
     model: the Flax module of the same architecture (e.g. from
-      `jaxrobust.models.create`).
+      `jaxrobust.models.make`).
     input_shape: one input, (height, width, channels).
     mapping: a `TorchMapping`, or a function (model, input_shape) -> mapping
       (the hook for a user's own architecture); default: the one registered for

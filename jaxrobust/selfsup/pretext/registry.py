@@ -26,7 +26,7 @@ PRETEXT_TASKS.register("brightness", Brightness)
 PRETEXT_TASKS.register("color", Color)
 
 
-def create(name: str, /, **options: Any) -> PretextTask:
+def make(name: str, /, **options: Any) -> PretextTask:
   return PRETEXT_TASKS.make(name, **options)
 
 
