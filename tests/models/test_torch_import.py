@@ -244,7 +244,7 @@ def test_unsafe_pickles_and_odd_files_are_refused(tmp_path):
   state = {k: torch.from_numpy(v) for k, v in _state(_twin("preact_resnet18")).items()}
   path = str(tmp_path / "args.pt")
   torch.save({"state_dict": state, "args": argparse.Namespace(lr=0.1)}, path)
-  with pytest.raises(ValueError, match="weights_only=True refuses"):
+  with pytest.raises(ValueError, match="refused: the file pickles Python objects"):
     convert.read_state_dict(path)
   torch.save({"epoch": 3}, str(tmp_path / "empty.pt"))
   with pytest.raises(ValueError, match="holds no state_dict"):
@@ -254,6 +254,42 @@ def test_unsafe_pickles_and_odd_files_are_refused(tmp_path):
   open(tmp_path / "m.npz", "wb").close()
   with pytest.raises(ValueError, match="Unknown checkpoint format '.npz'"):
     convert.read_state_dict(str(tmp_path / "m.npz"))
+
+
+class _CreatesFile:
+  """A pickle payload: loading it would create the file `target` (visible execution)."""
+
+  def __init__(self, target):
+    self.target = target
+
+  def __reduce__(self):
+    return open, (self.target, "w")
+
+
+def test_a_code_running_pickle_is_refused_and_does_not_run(tmp_path):
+  target = tmp_path / "pwned"
+  path = str(tmp_path / "evil.pt")
+  torch.save({"state_dict": {"w": torch.zeros(2)}, "x": _CreatesFile(str(target))}, path)
+  assert not target.exists()
+  with pytest.raises(ValueError, match="refused: the file pickles Python objects") as info:
+    convert.read_state_dict(path)
+  assert "truncated or damaged" not in str(info.value)
+  assert not target.exists()
+
+
+@pytest.mark.parametrize("version,refused", [("2.5.1+cpu", True), ("1.13.0", True),
+                                             ("2.6.0", False), ("2.13.0+cpu", False)])
+def test_torch_before_2_6_is_refused(tmp_path, monkeypatch, version, refused):
+  """CVE-2025-32434: weights_only=True before torch 2.6 can be bypassed, so .pt is refused."""
+  from jaxrobust.models.convert import readers
+  path = str(tmp_path / "m.pt")
+  torch.save({"w": torch.zeros(2)}, path)
+  monkeypatch.setattr(torch, "__version__", version)
+  if refused:
+    with pytest.raises(ValueError, match=r"CVE-2025-32434.*\.safetensors"):
+      readers.read_state_dict(path)
+  else:
+    assert set(readers.read_state_dict(path)) == {"w"}
 
 
 def test_normalization_must_be_known_and_consistent(tmp_path):

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".tar")
+# torch.load(weights_only=True) before 2.6 can be made to run code (CVE-2025-32434).
+MIN_SAFE_TORCH = (2, 6)
 # Where training scripts keep the weights inside a saved dict.
 _CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "net", "state", "params")
 
@@ -51,21 +53,39 @@ def _read_safetensors(path: str) -> dict[str, np.ndarray]:
                      f"damaged?): {e}") from e
 
 
+def torch_version() -> tuple[int, int]:
+  """(major, minor) of the installed torch, read from torch.__version__ ("2.6.0+cpu" -> (2, 6))."""
+  import torch
+  major, minor = torch.__version__.split("+")[0].split(".")[:2]
+  return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
 def _read_torch(path: str) -> dict[str, np.ndarray]:
   try:
     import torch
   except ImportError as e:
     raise ImportError(f"Reading {path!r} needs torch (the CPU wheel is enough); or convert it "
                       "once to .safetensors where torch is installed.") from e
+  version = torch_version()
+  if version < MIN_SAFE_TORCH:
+    # weights_only is our only guard against code in the pickle; older torch can be bypassed.
+    raise ValueError(
+        f"Refusing to load {path!r}: torch {torch.__version__} is older than "
+        f"{'.'.join(map(str, MIN_SAFE_TORCH))}, whose torch.load(weights_only=True) can run code "
+        "from the file (CVE-2025-32434). Upgrade torch to >= 2.6, or convert the checkpoint "
+        "to .safetensors where a safe torch is installed.")
   try:
     obj = torch.load(path, map_location="cpu", weights_only=True)
   except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
-    hint = ""
     if "weights_only" in str(e) or "Unsupported global" in str(e):
-      hint = (" It pickles Python objects besides tensors, which weights_only=True refuses; "
-              "if you trust it, re-save only its state_dict with torch.save.")
+      # A refusal by the unpickler, not damage: say so first.
+      raise ValueError(
+          f"Cannot read torch checkpoint {path!r}: refused: the file pickles Python objects "
+          "besides tensors, which weights_only=True does not load; if you trust it, re-save "
+          f"only its state_dict with torch.save, or as .safetensors. ({type(e).__name__}: "
+          f"{e})") from e
     raise ValueError(f"Cannot read torch checkpoint {path!r} (truncated or damaged?): "
-                     f"{type(e).__name__}: {e}.{hint}") from e
+                     f"{type(e).__name__}: {e}.") from e
   state = _find_state_dict(obj)
   if state is None:
     found = sorted(obj)[:20] if isinstance(obj, Mapping) else type(obj).__name__
