@@ -152,6 +152,22 @@ def _check_head(model) -> None:
                      "relax). Certify the model with head='identity'.")
 
 
+def _check_variables(model, variables, input_shape) -> None:
+  """variables must have the tree and shapes of model.init's (so a deeper MLP's
+  variables are refused, not truncated to the layers the walk reads)."""
+  want = jax.eval_shape(model.init, jax.random.PRNGKey(0),
+                        jnp.zeros((1,) + tuple(input_shape), jnp.float32))
+  strip = lambda t: {k: v for k, v in dict(t).items() if k in ("params", "batch_stats")}
+  want, got = strip(want), strip(variables)
+  want_def, got_def = jax.tree_util.tree_structure(want), jax.tree_util.tree_structure(got)
+  want_shapes = [tuple(v.shape) for v in jax.tree_util.tree_leaves(want)]
+  got_shapes = [tuple(jnp.shape(v)) for v in jax.tree_util.tree_leaves(got)]
+  if want_def != got_def or want_shapes != got_shapes:
+    raise ValueError(f"variables do not match the {type(model).__name__}'s own (model.init on "
+                     f"inputs {tuple(input_shape)}): expected tree {want_def} with shapes "
+                     f"{want_shapes}, got {got_def} with shapes {got_shapes}.")
+
+
 def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
   """The bound walk's view of `model` with `variables` for inputs [*input_shape].
 
@@ -160,24 +176,34 @@ def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
     variables: its variables ({"params": ..., "batch_stats": ...}).
     input_shape: one example's shape [h, w, c].
   Raises:
-    TypeError: for a model the walk does not know (residual networks, custom modules).
+    TypeError: for a model the walk does not know (residual networks, custom
+      modules, and any subclass of a supported class: its call may differ).
+    ValueError: variables whose tree or shapes differ from model.init's.
   """
   # Imported here: jaxrobust.models imports modules that import jaxrobust.train, which
   # imports the defenses, which import this module (a cycle at import time).
   from jaxrobust.models.cnn import SmallCNN  # pylint: disable=import-outside-toplevel
   from jaxrobust.models.simple import MLP, Linear  # pylint: disable=import-outside-toplevel
+  # The exact class, not isinstance: a subclass may change the layers (e.g. tanh for
+  # ReLU), and its bounds would be the base class's, i.e. wrong.
+  if type(model) not in (Linear, MLP, SmallCNN):
+    raise TypeError(
+        f"certify cannot walk a {type(model).__name__}: supported models are exactly Linear, "
+        "MLP and SmallCNN (jaxrobust.models 'linear', 'mlp', 'small_cnn'; not subclasses); "
+        "residual networks (preact_resnet18, wide_resnet) are not supported yet.")
   _check_head(model)
+  _check_variables(model, variables, input_shape)
   params = variables["params"]
   ops = [_normalize(model.mean, model.std)]
-  if isinstance(model, (Linear, MLP)):
+  if type(model) in (Linear, MLP):
     ops.append(Flatten())
-    widths = tuple(model.hidden) if isinstance(model, MLP) else ()
+    widths = tuple(model.hidden) if type(model) is MLP else ()
     for i in range(len(widths) + 1):
       p = params[f"Dense_{i}"]
       ops.append(Dense(p["kernel"], p["bias"]))
       if i < len(widths):
         ops.append(ReLU())
-  elif isinstance(model, SmallCNN):
+  else:  # SmallCNN
     for i, width in enumerate(model.features):
       p = params[f"Conv_{i}"]
       bias = p["bias"] if "bias" in p else jnp.zeros((width,), p["kernel"].dtype)
@@ -190,11 +216,6 @@ def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
     for i in range(2):
       p = params[f"Dense_{i}"]
       ops += [Dense(p["kernel"], p["bias"])] + ([ReLU()] if i == 0 else [])
-  else:
-    raise TypeError(
-        f"certify cannot walk a {type(model).__name__}: supported models are Linear, MLP "
-        "and SmallCNN (jaxrobust.models 'linear', 'mlp', 'small_cnn'); residual networks "
-        "(preact_resnet18, wide_resnet) are not supported yet.")
   return Network(tuple(ops), tuple(input_shape))
 
 
