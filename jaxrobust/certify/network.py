@@ -28,6 +28,7 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 
@@ -256,7 +257,42 @@ def capture(logits_fn: Callable[[jax.Array], Any], x: jax.Array
   return model, variables, out
 
 
+PROBES = 4  # random points of the input box, besides x itself, that network_of compares on
+PROBE_TOL = 1e-4  # relative: a float32 walk equals the model to ~1e-6
+
+
 def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
-  """`network(...)` of the model a logits_fn applies; x [batch, *input_shape]."""
+  """`network(...)` of the model a logits_fn applies; x [batch, *input_shape].
+
+  The logits_fn's own output must be the walked network's: both are evaluated
+  on x and on PROBES points of [0, 1]^d (a fixed key), and a difference above
+  PROBE_TOL * (1 + max |logits|) is refused, so a logits_fn that maps the
+  model's output (scales, permutes, negates, softmaxes it, adds a layer) gets
+  no bounds of the bare model. Checked when x and the variables are concrete
+  (eagerly); under a trace nothing can be raised, so call it outside jit.
+
+  Raises:
+    ValueError: the logits_fn's output is not the walked network's (with the
+      max difference).
+  """
   model, variables, _ = capture(logits_fn, x)
-  return network(model, variables, x.shape[1:])
+  net = network(model, variables, x.shape[1:])
+  probes = jnp.concatenate([jnp.asarray(x), jax.random.uniform(
+      jax.random.PRNGKey(0), (PROBES,) + tuple(x.shape[1:]), jnp.asarray(x).dtype)])
+  want, got = jnp.asarray(logits_fn(probes)), jax.vmap(net)(probes)
+  if want.shape != got.shape:
+    raise ValueError(f"logits_fn's output shape {want.shape} is not the walked "
+                     f"{type(model).__name__}'s {got.shape}: certify cannot vouch for it.")
+  diff = np.asarray(jnp.max(jnp.abs(want - got))) if _concrete(want, got) else None
+  if diff is not None and not diff <= PROBE_TOL * (1 + float(jnp.max(jnp.abs(got)))):
+    raise ValueError(
+        f"logits_fn's output is not the walked {type(model).__name__}'s output (max "
+        f"difference {float(diff):.4g} on x and {PROBES} random points of [0, 1]); it maps the "
+        "model's logits (scaling, permutation, softmax, an extra layer, ...), so the bounds "
+        "of the model would not bound it. Pass a logits_fn that returns the model's logits "
+        "(jaxrobust.models.as_logits_fn) and apply the map to the bounds yourself.")
+  return net
+
+
+def _concrete(*arrays) -> bool:
+  return not any(isinstance(a, jax.core.Tracer) for a in arrays)

@@ -47,3 +47,18 @@ def test_deeper_variables_refused():
     certify.network(shallow, wider, (8, 8, 1))
   net = certify.network(shallow, shallow.init(jax.random.key(0), _x()), (8, 8, 1))
   assert len(net.ops) == 5  # normalize, flatten, dense, relu, dense
+
+
+@pytest.mark.parametrize("wrap", ["scale", "permute", "negate", "softmax", "extra_layer"])
+def test_output_maps_refused(wrap):
+  """A logits_fn that maps the model's logits is refused by network_of, naming why."""
+  model = _trained.make_model("mlp", hidden=(8,))
+  variables = model.init(jax.random.key(0), _x())
+  f = models.as_logits_fn(model, variables)
+  w = jax.random.normal(jax.random.key(3), (10, 10))
+  fn = {"scale": lambda z: f(z) / 0.1 + 3, "permute": lambda z: f(z)[:, ::-1],
+        "negate": lambda z: -f(z), "softmax": lambda z: jax.nn.softmax(f(z)),
+        "extra_layer": lambda z: jax.nn.relu(f(z)) @ w}[wrap]
+  with pytest.raises(ValueError, match="not the walked MLP's output.*max difference"):
+    certify.network_of(fn, _x())
+  assert certify.network_of(f, _x()).input_shape == (8, 8, 1)  # the bare model passes
