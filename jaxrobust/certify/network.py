@@ -28,6 +28,7 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxrobust.models.cnn import SmallCNN
@@ -155,6 +156,22 @@ def _check_head(model) -> None:
                      "relax). Certify the model with head='identity'.")
 
 
+def _check_variables(model, variables, input_shape) -> None:
+  """variables must have the tree and shapes of model.init's (so a deeper MLP's
+  variables are refused, not truncated to the layers the walk reads)."""
+  want = jax.eval_shape(model.init, jax.random.PRNGKey(0),
+                        jnp.zeros((1,) + tuple(input_shape), jnp.float32))
+  strip = lambda t: {k: v for k, v in dict(t).items() if k in ("params", "batch_stats")}
+  want, got = strip(want), strip(variables)
+  want_def, got_def = jax.tree_util.tree_structure(want), jax.tree_util.tree_structure(got)
+  want_shapes = [tuple(v.shape) for v in jax.tree_util.tree_leaves(want)]
+  got_shapes = [tuple(jnp.shape(v)) for v in jax.tree_util.tree_leaves(got)]
+  if want_def != got_def or want_shapes != got_shapes:
+    raise ValueError(f"variables do not match the {type(model).__name__}'s own (model.init on "
+                     f"inputs {tuple(input_shape)}): expected tree {want_def} with shapes "
+                     f"{want_shapes}, got {got_def} with shapes {got_shapes}.")
+
+
 def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
   """The bound walk's view of `model` with `variables` for inputs [*input_shape].
 
@@ -163,20 +180,30 @@ def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
     variables: its variables ({"params": ..., "batch_stats": ...}).
     input_shape: one example's shape [h, w, c].
   Raises:
-    TypeError: for a model the walk does not know (residual networks, custom modules).
+    TypeError: for a model the walk does not know (residual networks, custom
+      modules, and any subclass of a supported class: its call may differ).
+    ValueError: variables whose tree or shapes differ from model.init's.
   """
+  # The exact class, not isinstance: a subclass may change the layers (e.g. tanh for
+  # ReLU), and its bounds would be the base class's, i.e. wrong.
+  if type(model) not in (Linear, MLP, SmallCNN):
+    raise TypeError(
+        f"certify cannot walk a {type(model).__name__}: supported models are exactly Linear, "
+        "MLP and SmallCNN (jaxrobust.models 'linear', 'mlp', 'small_cnn'; not subclasses); "
+        "residual networks (preact_resnet18, wide_resnet) are not supported yet.")
   _check_head(model)
+  _check_variables(model, variables, input_shape)
   params = variables["params"]
   ops = [_normalize(model.mean, model.std)]
-  if isinstance(model, (Linear, MLP)):
+  if type(model) in (Linear, MLP):
     ops.append(Flatten())
-    widths = tuple(model.hidden) if isinstance(model, MLP) else ()
+    widths = tuple(model.hidden) if type(model) is MLP else ()
     for i in range(len(widths) + 1):
       p = params[f"Dense_{i}"]
       ops.append(Dense(p["kernel"], p["bias"]))
       if i < len(widths):
         ops.append(ReLU())
-  elif isinstance(model, SmallCNN):
+  else:  # SmallCNN
     for i, width in enumerate(model.features):
       p = params[f"Conv_{i}"]
       bias = p["bias"] if "bias" in p else jnp.zeros((width,), p["kernel"].dtype)
@@ -189,11 +216,6 @@ def network(model: nn.Module, variables: Any, input_shape: tuple) -> Network:
     for i in range(2):
       p = params[f"Dense_{i}"]
       ops += [Dense(p["kernel"], p["bias"])] + ([ReLU()] if i == 0 else [])
-  else:
-    raise TypeError(
-        f"certify cannot walk a {type(model).__name__}: supported models are Linear, MLP "
-        "and SmallCNN (jaxrobust.models 'linear', 'mlp', 'small_cnn'); residual networks "
-        "(preact_resnet18, wide_resnet) are not supported yet.")
   return Network(tuple(ops), tuple(input_shape))
 
 
@@ -234,7 +256,42 @@ def capture(logits_fn: Callable[[jax.Array], Any], x: jax.Array
   return model, variables, out
 
 
+PROBES = 4  # random points of the input box, besides x itself, that network_of compares on
+PROBE_TOL = 1e-4  # relative: a float32 walk equals the model to ~1e-6
+
+
 def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
-  """`network(...)` of the model a logits_fn applies; x [batch, *input_shape]."""
+  """`network(...)` of the model a logits_fn applies; x [batch, *input_shape].
+
+  The logits_fn's own output must be the walked network's: both are evaluated
+  on x and on PROBES points of [0, 1]^d (a fixed key), and a difference above
+  PROBE_TOL * (1 + max |logits|) is refused, so a logits_fn that maps the
+  model's output (scales, permutes, negates, softmaxes it, adds a layer) gets
+  no bounds of the bare model. Checked when x and the variables are concrete
+  (eagerly); under a trace nothing can be raised, so call it outside jit.
+
+  Raises:
+    ValueError: the logits_fn's output is not the walked network's (with the
+      max difference).
+  """
   model, variables, _ = capture(logits_fn, x)
-  return network(model, variables, x.shape[1:])
+  net = network(model, variables, x.shape[1:])
+  probes = jnp.concatenate([jnp.asarray(x), jax.random.uniform(
+      jax.random.PRNGKey(0), (PROBES,) + tuple(x.shape[1:]), jnp.asarray(x).dtype)])
+  want, got = jnp.asarray(logits_fn(probes)), jax.vmap(net)(probes)
+  if want.shape != got.shape:
+    raise ValueError(f"logits_fn's output shape {want.shape} is not the walked "
+                     f"{type(model).__name__}'s {got.shape}: certify cannot vouch for it.")
+  diff = np.asarray(jnp.max(jnp.abs(want - got))) if _concrete(want, got) else None
+  if diff is not None and not diff <= PROBE_TOL * (1 + float(jnp.max(jnp.abs(got)))):
+    raise ValueError(
+        f"logits_fn's output is not the walked {type(model).__name__}'s output (max "
+        f"difference {float(diff):.4g} on x and {PROBES} random points of [0, 1]); it maps the "
+        "model's logits (scaling, permutation, softmax, an extra layer, ...), so the bounds "
+        "of the model would not bound it. Pass a logits_fn that returns the model's logits "
+        "(jaxrobust.models.as_logits_fn) and apply the map to the bounds yourself.")
+  return net
+
+
+def _concrete(*arrays) -> bool:
+  return not any(isinstance(a, jax.core.Tracer) for a in arrays)
