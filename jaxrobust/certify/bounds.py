@@ -58,6 +58,12 @@ def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:
     raise ValueError(f"x must have shape [batch, {', '.join(map(str, net.input_shape))}], "
                      f"got {tuple(jnp.shape(x))}.")
   _checks.check_number("eps", eps, low=0)
+  arr = _checks.concrete_value(x)
+  if arr is not None and arr.size and (arr.min() < 0 or arr.max() > 1):
+    # The ball is intersected with [0, 1]^d: a point outside it has no ball in the box,
+    # and its bounds would not hold at the point itself.
+    raise ValueError(f"x must lie in the input box [0, 1], got values in "
+                     f"[{arr.min():.4g}, {arr.max():.4g}].")
 
 
 def _classes(net: Network) -> int:

@@ -62,3 +62,13 @@ def test_output_maps_refused(wrap):
   with pytest.raises(ValueError, match="not the walked MLP's output.*max difference"):
     certify.network_of(fn, _x())
   assert certify.network_of(f, _x()).input_shape == (8, 8, 1)  # the bare model passes
+
+
+def test_inputs_outside_box_refused():
+  model = _trained.make_model("mlp", hidden=(8,))
+  net = certify.network(model, model.init(jax.random.key(0), _x()), (8, 8, 1))
+  y = jnp.zeros(4, jnp.int32)
+  for bad in (_x() * 3.0, _x() - 0.5):
+    with pytest.raises(ValueError, match=r"x must lie in the input box \[0, 1\]"):
+      certify.margin_lower(net, bad, y, 0.1)
+  assert certify.margin_lower(net, _x(), y, 0.1).shape == (4, 10)
