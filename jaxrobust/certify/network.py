@@ -28,9 +28,9 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
+from jaxrobust import _checks
 from jaxrobust.models.cnn import SmallCNN
 from jaxrobust.models.simple import MLP, Linear
 
@@ -282,7 +282,7 @@ def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
   if want.shape != got.shape:
     raise ValueError(f"logits_fn's output shape {want.shape} is not the walked "
                      f"{type(model).__name__}'s {got.shape}: certify cannot vouch for it.")
-  diff = np.asarray(jnp.max(jnp.abs(want - got))) if _concrete(want, got) else None
+  diff = _checks.concrete_value(jnp.max(jnp.abs(want - got)))  # None under a trace
   if diff is not None and not diff <= PROBE_TOL * (1 + float(jnp.max(jnp.abs(got)))):
     raise ValueError(
         f"logits_fn's output is not the walked {type(model).__name__}'s output (max "
@@ -292,6 +292,3 @@ def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
         "(jaxrobust.models.as_logits_fn) and apply the map to the bounds yourself.")
   return net
 
-
-def _concrete(*arrays) -> bool:
-  return not any(isinstance(a, jax.core.Tracer) for a in arrays)
