@@ -36,7 +36,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import pipeline
-from jaxrobust import _checks, data, measures
+from jaxrobust import _checks, data, measures, models
 from jaxrobust.attacks.pgd import madry_pgd
 from jaxrobust.train import loop, population
 from jaxrobust.train.monitor import subset_indices
@@ -54,13 +54,13 @@ def define_flags() -> None:
 FLAGS = flags.FLAGS
 
 
-def initial_params(result: population.PopulationResult):
-  """The members' initial parameters, stacked [N, ...]: each member's single run
+def initial_variables(result: population.PopulationResult):
+  """The members' initial variables, stacked [N, ...]: each member's single run
   initialises from fold_in(key(seed), loop._INIT) (`loop.fit`, `population`)."""
   keys = jnp.stack([jax.random.key(int(c.seed)) for c in result.configs])
   shape = (1,) + tuple(result.info.input_shape)
   init = lambda k: result.model.init(jax.random.fold_in(k, loop._INIT),
-                                     jnp.zeros(shape, jnp.float32), train=False)["params"]
+                                     jnp.zeros(shape, jnp.float32), train=False)
   return jax.jit(jax.vmap(init))(keys)
 
 
@@ -73,16 +73,22 @@ def measure_population(config: ml_collections.ConfigDict,
   x = data.to_float(train_ds.images[idx])
   y = jnp.asarray(train_ds.labels[idx])
   eps = m.eps or config.train.eval.eps
-  stacked = result.variables()
+  stacked, stacked_init = result.variables(), initial_variables(result)
+  model = result.model
+  if "batch_stats" in stacked and type(model) is models.SmallCNN:
+    # Conv-BatchNorm folds exactly: every measure sees the weights the member applies.
+    fold = jax.vmap(lambda v: models.fold_batchnorm(model, v)[1])
+    first = jax.tree.map(lambda leaf: leaf[0], stacked)
+    model, stacked, stacked_init = (models.fold_batchnorm(model, first)[0],
+                                    {"params": fold(stacked)}, {"params": fold(stacked_init)})
   params = stacked["params"]
   model_state = {k: v for k, v in stacked.items() if k != "params"} or None
-  model = result.model
   if model_state is None:
     apply_fn = lambda p, z: model.apply({"params": p}, z, train=False)
   else:
     apply_fn = lambda p, z, state: model.apply({"params": p, **state}, z, train=False)
   return measures.compute_population(
-      list(m.names), apply_fn, params, initial_params(result), x, y,
+      list(m.names), apply_fn, params, stacked_init["params"], x, y,
       key=jax.random.key(config.seed), attack=madry_pgd(eps=eps, steps=m.pgd_steps),
       options={k: dict(v) for k, v in m.options.to_dict().items()}, chunk=m.chunk,
       model_state=model_state)

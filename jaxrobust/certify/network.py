@@ -33,6 +33,7 @@ from flax import struct
 from jaxrobust import _checks
 from jaxrobust.models.cnn import SmallCNN
 from jaxrobust.models.simple import MLP, Linear
+from jaxrobust.models.layers import batch_norm_affine
 
 
 @struct.dataclass
@@ -143,10 +144,9 @@ def _normalize(mean, std) -> Scale:
   return Scale(1.0 / std, -jnp.asarray(mean, jnp.float32) / std)
 
 
-def _batch_norm(stats, params, epsilon: float = 1e-5) -> Scale:
+def _batch_norm(stats, params) -> Scale:
   """Eval-mode flax BatchNorm (jaxrobust.models.layers.batch_norm) as a Scale."""
-  scale = params["scale"] / jnp.sqrt(stats["var"] + epsilon)
-  return Scale(scale, params["bias"] - stats["mean"] * scale)
+  return Scale(*batch_norm_affine(stats, params))
 
 
 def _check_head(model) -> None:

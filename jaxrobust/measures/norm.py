@@ -2,9 +2,11 @@
 spectral and Frobenius norms (with and without the output margin), path norm.
 
 Weights are the Dense/Conv kernels (biases and normalization layers excluded); a
-Conv kernel counts as the matrix [k * k * in, out]. BatchNorm is not folded into the
-preceding layer (not implemented): with BatchNorm in params, `norm()` raises unless
-batchnorm="ignore", which measures the kernels alone and leaves BatchNorm out.
+Conv kernel counts as the matrix [k * k * in, out]. BatchNorm is folded into the
+preceding convolution before measuring (`jaxrobust.models.fold_batchnorm`, as Jiang
+et al. do; `experiments.measures` folds every member): params that still hold
+BatchNorm are refused unless batchnorm="ignore", which measures the kernels alone
+(for pre-activation BatchNorm, which has no exact fold).
 
 Definitions follow Jiang et al. 2020 (Appendix C) as the lab's prototype writes them
 (JinseongP/DPSAT, src/nn/measures/generalization.py): with d layers, spec_i =
@@ -60,18 +62,19 @@ BATCHNORM = ("error", "ignore")
 def norm(percentile: float = 10.0, batchnorm: str = "error"):
   """Family "norm": the measures of the module docstring, one dict.
 
-  batchnorm: "error" raises for params with BatchNorm layers; "ignore" measures the
-  kernels alone (BatchNorm is not folded into them).
+  batchnorm: "error" raises for params with BatchNorm layers (fold them first with
+  `models.fold_batchnorm`); "ignore" measures the kernels alone.
   """
   _checks.check_real("percentile", percentile, low=0, high=100)
   _checks.check_choice("batchnorm", batchnorm, BATCHNORM)
 
   def family(inputs: MeasureInputs) -> dict[str, jax.Array]:
     if batchnorm == "error" and _has_batchnorm(inputs.params):
-      raise ValueError("the norm-based measures do not fold BatchNorm into the preceding "
-                       "layer, and params hold BatchNorm parameters; pass "
-                       "options={'norm': {'batchnorm': 'ignore'}} to measure the kernels "
-                       "alone.")
+      raise ValueError("params hold BatchNorm parameters: fold them into the preceding "
+                       "convolution first (jaxrobust.models.fold_batchnorm(model, "
+                       "variables)), or, where BatchNorm precedes its layer and has no "
+                       "exact fold, pass options={'norm': {'batchnorm': 'ignore'}} to "
+                       "measure the kernels alone.")
     w = _params.weight_matrices(inputs.params)
     w0 = _params.weight_matrices(inputs.params_init)
     dist = [a - b for a, b in zip(w, w0)]

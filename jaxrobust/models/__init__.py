@@ -1,6 +1,7 @@
 """Flax models; normalization is a layer inside each model (inputs in [0, 1])."""
 
 from jaxrobust.models.cnn import SmallCNN
+from jaxrobust.models.fold import fold_batchnorm
 from jaxrobust.models.forecast import ForecastMLP
 from jaxrobust.models.heads import HEADS, apply_head, bounded_logit, log_sigsoftmax
 from jaxrobust.models.layers import Normalize

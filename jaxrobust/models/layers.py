@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -78,6 +79,16 @@ def check_images(x, channels: int) -> None:
         f"got {tuple(x.shape)}.")
 
 
+BATCH_NORM_EPSILON = 1e-5
+
+
 def batch_norm(train: bool) -> nn.BatchNorm:
   """BatchNorm with PyTorch's defaults (momentum 0.1 -> flax 0.9, eps 1e-5)."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                      epsilon=BATCH_NORM_EPSILON)
+
+
+def batch_norm_affine(stats: dict, params: dict) -> tuple[jax.Array, jax.Array]:
+  """Eval-mode `batch_norm` as v * scale + shift, per channel [channels] each."""
+  scale = params["scale"] / jnp.sqrt(stats["var"] + BATCH_NORM_EPSILON)
+  return scale, params["bias"] - stats["mean"] * scale
