@@ -81,3 +81,15 @@ def check_images(x, channels: int) -> None:
 def batch_norm(train: bool) -> nn.BatchNorm:
   """BatchNorm with PyTorch's defaults (momentum 0.1 -> flax 0.9, eps 1e-5)."""
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+
+
+# Activation name -> function. "gelu" is the exact erf form, torch.nn.GELU's default
+# (flax's nn.gelu defaults to the tanh approximation); "swish" is SiLU, x * sigmoid(x).
+ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish, "silu": nn.swish,
+               "gelu": lambda x: nn.gelu(x, approximate=False)}
+
+
+def check_activation(name: str) -> None:
+  """A ValueError naming the valid activations unless `name` is one."""
+  if name not in ACTIVATIONS:
+    raise ValueError(f"Unknown activation {name!r}; valid choices: {tuple(ACTIVATIONS)}.")
