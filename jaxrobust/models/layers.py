@@ -92,3 +92,15 @@ def batch_norm_affine(stats: dict, params: dict) -> tuple[jax.Array, jax.Array]:
   """Eval-mode `batch_norm` as v * scale + shift, per channel [channels] each."""
   scale = params["scale"] / jnp.sqrt(stats["var"] + BATCH_NORM_EPSILON)
   return scale, params["bias"] - stats["mean"] * scale
+
+
+# Activation name -> function. "gelu" is the exact erf form, torch.nn.GELU's default
+# (flax's nn.gelu defaults to the tanh approximation); "swish" is SiLU, x * sigmoid(x).
+ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish, "silu": nn.swish,
+               "gelu": lambda x: nn.gelu(x, approximate=False)}
+
+
+def check_activation(name: str) -> None:
+  """A ValueError naming the valid activations unless `name` is one."""
+  if name not in ACTIVATIONS:
+    raise ValueError(f"Unknown activation {name!r}; valid choices: {tuple(ACTIVATIONS)}.")

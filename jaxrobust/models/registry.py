@@ -10,8 +10,9 @@ import jax
 from jaxrobust.models.cnn import SmallCNN
 from jaxrobust.models.heads import check_head
 from jaxrobust.models.randomized import RandomizedCNN
-from jaxrobust.models.resnet import PreActResNet18, WideResNet
-from jaxrobust.models.resnet_torchvision import ResNet
+from jaxrobust.models.resnet import (DMPreActResNet, DMWideResNet, PreActResNet18,
+                                     RobustWideResNet, WideResNet)
+from jaxrobust.models.resnet_torchvision import CifarResNet, ResNet
 from jaxrobust.models.simple import MLP, Linear
 from jaxrobust.models.speech import MFCCCNN, MFCCGRU, LogMelCNN, WaveCNN
 from jaxrobust.registry import Registry
@@ -24,6 +25,10 @@ MODELS.register("small_cnn", SmallCNN)
 MODELS.register("preact_resnet18", PreActResNet18)
 MODELS.register("wide_resnet", WideResNet)
 MODELS.register("resnet", ResNet)  # torchvision layout, for imported weights
+MODELS.register("cifar_resnet", CifarResNet)  # kuangliu's CIFAR layout
+MODELS.register("dm_wide_resnet", DMWideResNet)  # DeepMind's (RobustBench zoo)
+MODELS.register("dm_preact_resnet", DMPreActResNet)
+MODELS.register("robust_wide_resnet", RobustWideResNet)
 MODELS.register("speech_wave_cnn", WaveCNN)
 MODELS.register("speech_logmel_cnn", LogMelCNN)
 MODELS.register("speech_mfcc_cnn", MFCCCNN)

@@ -1,4 +1,5 @@
-"""ResNet-18/34/50/101/152 in torchvision's layout (ImageNet stem), for imported weights.
+"""ResNet-18/34/50/101/152 in torchvision's layout (ImageNet stem), for imported weights,
+its wide variants (wide_resnet50_2) and the CIFAR layout (3x3 stem, no max pooling).
 
 Module names follow torchvision's state_dict (conv1, bn1, layer1_0/conv1, ...,
 layer2_0/downsample_conv, fc), so that `jaxrobust.models.convert` maps a
@@ -14,6 +15,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxrobust import _checks
 from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import Classifier, Normalize
 
@@ -38,8 +40,9 @@ def _conv(features: int, kernel: int, stride: int, name: str) -> nn.Conv:
 class Block(nn.Module):
   """torchvision BasicBlock (kind "basic") or Bottleneck (kind "bottleneck")."""
   kind: str
-  features: int  # the block's inner width; it outputs features * EXPANSION[kind]
+  features: int  # the block's base width; it outputs features * EXPANSION[kind]
   stride: int = 1
+  width_multiplier: int = 1  # bottleneck inner width = features * this (wide_resnet50_2: 2)
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -48,8 +51,9 @@ class Block(nn.Module):
       y = nn.relu(_bn(train, "bn1")(_conv(self.features, 3, self.stride, "conv1")(x)))
       y = _bn(train, "bn2")(_conv(self.features, 3, 1, "conv2")(y))
     else:
-      y = nn.relu(_bn(train, "bn1")(_conv(self.features, 1, 1, "conv1")(x)))
-      y = nn.relu(_bn(train, "bn2")(_conv(self.features, 3, self.stride, "conv2")(y)))
+      inner = self.features * self.width_multiplier
+      y = nn.relu(_bn(train, "bn1")(_conv(inner, 1, 1, "conv1")(x)))
+      y = nn.relu(_bn(train, "bn2")(_conv(inner, 3, self.stride, "conv2")(y)))
       y = _bn(train, "bn3")(_conv(out_features, 1, 1, "conv3")(y))
     shortcut = x
     if self.stride != 1 or x.shape[-1] != out_features:
@@ -65,15 +69,19 @@ class ResNet(Classifier):
     depth: 18, 34 (basic blocks), 50, 101 or 152 (bottlenecks).
     width: channels of the stem and first stage (torchvision: 64); stages
       have width, 2 width, 4 width, 8 width (times 4 for bottlenecks).
+    width_multiplier: bottleneck inner width over torchvision's (wide_resnet50_2: 2).
     head: output map from jaxrobust.models.heads.
   """
   depth: int = 50
   width: int = 64
+  width_multiplier: int = 1
   head: str = "identity"
+  cifar_stem = False  # a class constant: CifarResNet's layout
 
   def __post_init__(self):
     if self.depth not in DEPTHS:
       raise ValueError(f"ResNet depth must be one of {tuple(DEPTHS)}, got {self.depth!r}.")
+    _checks.check_int_at_least("width_multiplier", self.width_multiplier, 1)
     super().__post_init__()
 
   def stages(self) -> tuple[tuple[str, int, int, int], ...]:
@@ -85,11 +93,22 @@ class ResNet(Classifier):
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = Normalize(self.mean, self.std)(x)
-    x = nn.relu(_bn(train, "bn1")(_conv(self.width, 7, 2, "conv1")(x)))
-    # Torch pads max pooling with -inf, as Flax does.
-    x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+    if self.cifar_stem:
+      x = nn.relu(_bn(train, "bn1")(_conv(self.width, 3, 1, "conv1")(x)))
+    else:
+      x = nn.relu(_bn(train, "bn1")(_conv(self.width, 7, 2, "conv1")(x)))
+      # Torch pads max pooling with -inf, as Flax does.
+      x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
     for s, (kind, features, blocks, stride) in enumerate(self.stages()):
       for b in range(blocks):
-        x = Block(kind, features, stride if b == 0 else 1, name=f"layer{s + 1}_{b}")(x, train)
+        x = Block(kind, features, stride if b == 0 else 1, self.width_multiplier,
+                  name=f"layer{s + 1}_{b}")(x, train)
     x = jnp.mean(x, axis=(1, 2))
     return apply_head(self.head, nn.Dense(self.num_classes, name="fc")(x))
+
+
+class CifarResNet(ResNet):
+  """The CIFAR ResNet (kuangliu's layout, RobustBench's ResNet18/50): a 3x3 stride-1 stem
+  without max pooling, then torchvision's blocks; its torch names are conv1, bn1,
+  layer{s}.{b}.*, layer{s}.{b}.shortcut.{0,1} and linear."""
+  cifar_stem = True

@@ -15,6 +15,10 @@ SMALL = {
     "preact_resnet18": {"width": 4},
     "wide_resnet": {"depth": 10, "width": 1},
     "resnet": {"depth": 18, "width": 4},
+    "cifar_resnet": {"depth": 18, "width": 4},
+    "dm_wide_resnet": {"depth": 10, "width": 1},
+    "dm_preact_resnet": {"width": 4},
+    "robust_wide_resnet": {"channels": (8, 16), "depths": (1, 1)},
     "randomized_cnn": {"features": (4, 8), "hidden": 16, "input_noise": 0.1, "resize_pad": 2},
 }
 

@@ -394,10 +394,13 @@ def test_normalization_option():
 
 
 def test_full_size_resnets_have_torchvision_parameter_counts():
-  """torchvision's resnet18 / resnet50 (1000 classes): 11,689,512 / 25,557,032 parameters;
-  the narrow variants above share every layer but their width."""
-  for depth, count in ((18, 11_689_512), (50, 25_557_032)):
-    model = models.make("resnet", num_classes=1000, mean=MEAN, std=STD, depth=depth)
+  """torchvision's resnet18 / resnet50 / wide_resnet50_2 (1000 classes): 11,689,512 /
+  25,557,032 / 68,883,240 parameters; the narrow variants above share every layer but
+  their width."""
+  for depth, multiplier, count in ((18, 1, 11_689_512), (50, 1, 25_557_032),
+                                   (50, 2, 68_883_240)):
+    model = models.make("resnet", num_classes=1000, mean=MEAN, std=STD, depth=depth,
+                        width_multiplier=multiplier)
     shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 224, 224, 3)))
     assert sum(np.prod(a.shape) for a in jax.tree.leaves(shapes["params"])) == count
     assert len(convert.mapping_for(model, (224, 224, 3)).layers) == {18: 41, 50: 107}[depth]

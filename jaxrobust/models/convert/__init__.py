@@ -12,7 +12,9 @@ mapping (`register_mapping`, see `mapping`).
 """
 
 # Importing the built-in mappings registers them.
-from jaxrobust.models.convert.architectures import (preact_resnet_mapping, resnet_mapping,
+from jaxrobust.models.convert.architectures import (dm_preact_resnet_mapping,
+                                                    dm_wide_resnet_mapping, preact_resnet_mapping,
+                                                    resnet_mapping, robust_wide_resnet_mapping,
                                                     small_cnn_mapping, wide_resnet_mapping)
 from jaxrobust.models.convert.load import load_torch_checkpoint
 from jaxrobust.models.convert.mapping import (KINDS, Layer, TorchMapping, mapping_for,
@@ -24,4 +26,5 @@ from jaxrobust.models.convert.state_dict import (StateDictMismatchError, export_
 __all__ = ["KINDS", "Layer", "StateDictMismatchError", "TorchMapping", "export_state_dict",
            "import_state_dict", "load_torch_checkpoint", "mapping_for", "read_state_dict",
            "register_mapping", "split_state_dict", "preact_resnet_mapping", "resnet_mapping",
+           "dm_preact_resnet_mapping", "dm_wide_resnet_mapping", "robust_wide_resnet_mapping",
            "small_cnn_mapping", "wide_resnet_mapping"]
