@@ -1,5 +1,6 @@
 """Train state, steps, optimizers, checkpoints, metrics and the training loop."""
 
+from jaxrobust.train.arrays import fit_arrays, loss_step
 from jaxrobust.train.checkpoint import (CheckpointDamagedError, CheckpointMismatchError, Checkpointer,
                                        restore_target)
 from jaxrobust.train.driver import TrainingDivergedError, run_epochs
@@ -13,5 +14,5 @@ from jaxrobust.train.restore import TrainedModel, load_trained
 # The mesh helpers live in jaxrobust.sharding (evaluation uses them too); re-exported here.
 from jaxrobust.sharding import (data_mesh, host_rows, population_mesh, replicate, shard_batch,
                                 shard_local_batch, shard_member_batch, shard_members)
-from jaxrobust.train.state import TrainState, init_state, variables
+from jaxrobust.train.state import TrainState, init_state, optax_update, variables
 from jaxrobust.train.step import make_train_step
