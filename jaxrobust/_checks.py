@@ -178,3 +178,127 @@ def check_ndim(name: str, value, axes: Sequence[str]) -> None:
   shape = tuple(np.shape(value))
   if len(shape) != len(axes):
     raise ValueError(f"{name} must be [{', '.join(axes)}], got shape {shape}.")
+
+
+def _dtype(value):
+  """The dtype of an array, tracer or array-like (without converting a tracer)."""
+  return value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+
+
+def _summary(arr: np.ndarray, bad: np.ndarray) -> str:
+  """'k of n entries (e.g. v)' for the bad entries of a concrete array."""
+  return f"{int(bad.sum())} of {arr.size} entries (e.g. {arr[bad].flat[0]!r})"
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> None:
+  """value is an integer (not a bool, not a float such as 2.5) in [minimum, maximum]."""
+  ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+  if not ok or value < minimum or (maximum is not None and value > maximum):
+    valid = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    raise ValueError(f"{name} must be an integer {valid}, got {value!r}.")
+
+
+def check_widths(name: str, widths) -> None:
+  """A sequence of layer widths: each an integer >= 1 (a hidden width of 0 or -8
+  would build an empty or broken layer)."""
+  if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+    raise TypeError(f"{name} must be a sequence of integer widths >= 1, got {widths!r}.")
+  for i, w in enumerate(widths):
+    check_int(f"{name}[{i}]", w, 1)
+
+
+def check_array_range(name: str, value, low: float | None = None, high: float | None = None,
+                      hint: str = "") -> None:
+  """A concrete array is finite and inside [low, high] (skipped when traced); the
+  message gives the range found and `hint` (e.g. how to rescale)."""
+  arr = concrete_value(value)
+  if arr is None or not arr.size:
+    return
+  if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+    bad = ~np.isfinite(arr)
+    raise ValueError(f"{name} must be finite, got {_summary(arr, bad)} non-finite.")
+  lo, hi = arr.min(), arr.max()
+  if (low is not None and lo < low) or (high is not None and hi > high):
+    raise ValueError(f"{name} must lie in [{'-inf' if low is None else low}, "
+                     f"{'inf' if high is None else high}], got values in [{lo}, {hi}]"
+                     f"{'; ' + hint if hint else ''}.")
+
+
+def check_unit_images(name: str, images) -> None:
+  """Float images in the model input space [0, 1] (not 0..255 counts)."""
+  dtype = _dtype(images)
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"{name} must be floating point in [0, 1], got dtype {dtype} "
+                    "(uint8 images: divide by 255, or use data.to_float).")
+  check_array_range(name, images, 0.0, 1.0, "images in 0..255 must be divided by 255")
+
+
+def check_waveforms(name: str, x, *, bounded: bool = False) -> None:
+  """Waveforms float [batch, samples], finite when concrete (inside [-1, 1] if bounded)."""
+  check_ndim(name, x, ("batch", "samples"))
+  dtype = _dtype(x)
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"{name} must be floating point samples in [-1, 1], got dtype {dtype} "
+                    "(int16 PCM counts: divide by 32768).")
+  if bounded:
+    check_array_range(name, x, -1.0, 1.0)
+  else:
+    check_array_range(name, x)
+  if _traced_numbers(x):
+    checkify.check(jnp.all(jnp.isfinite(x)), f"{name} must be finite, got a NaN or inf sample.")
+
+
+def check_binary_mask(name: str, mask, shape: tuple | None = None) -> None:
+  """A mask of 0/1 (or bool) entries, finite, shaped `shape` if given (concrete values:
+  a NaN or a probability in (0, 1) is not a mask)."""
+  if shape is not None and tuple(np.shape(mask)) != tuple(shape):
+    raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(np.shape(mask))}.")
+  arr = concrete_value(mask)
+  if arr is None or arr.dtype.kind == "b":
+    return
+  bad = ~np.isin(arr, (0, 1))
+  if np.any(bad):
+    raise ValueError(f"{name} must hold only 0 and 1 (or booleans), got {_summary(arr, bad)}.")
+
+
+def check_probabilities(name: str, probs, atol: float = 1e-3) -> None:
+  """Rows of probabilities [..., classes] in [0, 1] summing to 1 (concrete values)."""
+  arr = concrete_value(probs)
+  if arr is None or not arr.size:
+    return
+  check_array_range(name, arr, 0.0, 1.0, "log-probabilities or logits: apply "
+                    "jnp.exp or jax.nn.softmax first")
+  sums = arr.sum(-1)
+  if np.any(np.abs(sums - 1.0) > atol):
+    raise ValueError(f"{name} rows must sum to 1 (probability vectors), got sums in "
+                     f"[{sums.min()}, {sums.max()}].")
+
+
+def check_gram(name: str, gram) -> None:
+  """A Gram matrix [K, K], K >= 1: square, and (when concrete) finite and symmetric."""
+  shape = tuple(np.shape(gram))
+  if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
+    raise ValueError(f"{name} must be a square Gram matrix [K, K] with K >= 1, got shape "
+                     f"{shape}.")
+  arr = concrete_value(gram)
+  if arr is None:
+    return
+  check_array_range(name, arr)
+  gap = float(np.max(np.abs(arr - arr.T)))
+  if gap > 1e-5 * max(1.0, float(np.max(np.abs(arr)))):
+    raise ValueError(f"{name} must be symmetric (a matrix of inner products), got "
+                     f"max |G - G^T| = {gap:.3g}.")
+
+
+def check_signed_labels(name: str, labels) -> None:
+  """Concrete labels all -1 or +1 (not {0, 1}: convert with theory.to_signed_labels)."""
+  arr = concrete_value(labels)
+  if arr is not None and not np.all(np.isin(arr, (-1, 1))):
+    raise ValueError(f"{name} must hold labels -1 or +1 (use to_signed_labels for {{0, 1}}), "
+                     f"got values {np.unique(arr)[:5].tolist()}.")
+
+
+def check_nonempty(name: str, value) -> None:
+  """value has at least one example (an empty input has no defined result)."""
+  if not np.shape(value) or np.shape(value)[0] == 0:
+    raise ValueError(f"{name} must hold at least one example, got shape {np.shape(value)}.")

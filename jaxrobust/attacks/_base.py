@@ -26,6 +26,24 @@ from jaxrobust.attacks import _core
 from jaxrobust.losses import get_loss
 
 
+def _num_classes(logits_fn, x: jax.Array, key) -> int | None:
+  """The class count of logits_fn's logits [batch, classes], by `jax.eval_shape` (no
+  compute); None when neither logits_fn(x) nor logits_fn(x, key) traces (the run
+  then raises its own error)."""
+  spec = jax.ShapeDtypeStruct(x.shape, x.dtype)
+  calls = [(logits_fn, (spec,))]
+  if key is not None:  # a randomized model: logits_fn(x, key)
+    calls.append((logits_fn, (spec, key)))
+  for fn, args in calls:
+    try:
+      out = jax.eval_shape(fn, *args)
+    except TypeError:  # wrong arity (a model that takes a key)
+      continue
+    shape = getattr(out, "shape", ())
+    return shape[-1] if len(shape) == 2 else None
+  return None
+
+
 def static(default):
   """A structural (non-pytree) field: part of the compiled program's identity."""
   return struct.field(pytree_node=False, default=default)
@@ -96,14 +114,20 @@ class Attack:
       key: PRNG key; required when the attack draws random numbers
         (`key_reason()`), unused otherwise.
     """
-    self.check_call(x, y, key)
+    self.check_call(x, y, key, logits_fn)
     return self.run(logits_fn, x, y, key)
 
-  def check_call(self, x: jax.Array, y: jax.Array, key: jax.Array | None) -> None:
-    """The checks of `__call__` (also for an attack's other entry points)."""
+  def check_call(self, x: jax.Array, y: jax.Array, key: jax.Array | None,
+                 logits_fn: _core.LogitsFn | None = None) -> None:
+    """The checks of `__call__` (also for an attack's other entry points); with
+    `logits_fn`, concrete labels must lie in [0, classes) of its logits."""
     self.validate()
     _core.check_batch(x, y)
     name = type(self).__name__
+    if logits_fn is not None and _checks.concrete_value(y) is not None:
+      classes = _num_classes(logits_fn, x, key)
+      if classes is not None:
+        _checks.check_labels("y", y, classes)
     if self.IMAGES and x.ndim != 4:
       raise ValueError(f"{name} needs images x [batch, height, width, channels]; "
                        f"got shape {tuple(x.shape)}.")

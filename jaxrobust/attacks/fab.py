@@ -112,7 +112,7 @@ class FAB(Attack):
       `norm`; 0 where x is already misclassified (x_min = x), +inf where no run
       found an adversarial point (x_min = x).
     """
-    self.check_call(x, y, key)
+    self.check_call(x, y, key, logits_fn)
     return self._search(logits_fn, x, y, key, stop_at=-jnp.inf)
 
   def _targets(self, logits: jax.Array) -> jax.Array | None:

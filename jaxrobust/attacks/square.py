@@ -200,7 +200,7 @@ class Square(Attack):
     is already misclassified: no query is spent on it); queries counts the
     model evaluations spent on each example over all restarts.
     """
-    self.check_call(x, y, key)
+    self.check_call(x, y, key, logits_fn)
     return self._search(logits_fn, x, y, key)
 
   def _search(self, logits_fn, x, y, key) -> tuple[jax.Array, jax.Array]:

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.models import frontends as features
 
 Representation = Callable[[jax.Array], jax.Array]  # w [batch, samples] -> [batch, frames, bins]
@@ -101,6 +102,8 @@ def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Arra
   Full-batch Adam for `steps` steps (one jitted `lax.scan`) on the standardised
   pooled statistics, with weight decay 1e-4 against over-fitting small sets.
   """
+  _checks.check_int("steps", steps, 1)
+  _checks.check_real("learning_rate", learning_rate, low=0, low_open=True)
   if len(clean) == 0 or len(adversarial) == 0:
     raise ValueError("fit_detector needs clean and adversarial examples, got "
                      f"{len(clean)} and {len(adversarial)}.")
@@ -135,6 +138,7 @@ def ensemble_score(detectors: Mapping[str, AudioAttackDetector], w) -> np.ndarra
 
 def auroc(scores_clean, scores_adversarial) -> float:
   """Area under the ROC curve: P(score of an adversarial clip > a clean one's), ties half."""
+  _check_scores(scores_clean, scores_adversarial)
   a = np.asarray(scores_adversarial, np.float64)[:, None]
   c = np.asarray(scores_clean, np.float64)[None, :]
   return float(np.mean((a > c) + 0.5 * (a == c)))
@@ -142,5 +146,14 @@ def auroc(scores_clean, scores_adversarial) -> float:
 
 def detection_accuracy(scores_clean, scores_adversarial, threshold: float = 0.5) -> float:
   """Balanced accuracy at `threshold`: mean of (clean below it) and (adversarial at/above it)."""
+  _check_scores(scores_clean, scores_adversarial)
   return float(0.5 * (np.mean(np.asarray(scores_clean) < threshold)
                       + np.mean(np.asarray(scores_adversarial) >= threshold)))
+
+
+def _check_scores(scores_clean, scores_adversarial) -> None:
+  """Both non-empty 1-D and finite: an empty side leaves the ROC undefined (NaN)."""
+  for name, s in (("scores_clean", scores_clean), ("scores_adversarial", scores_adversarial)):
+    _checks.check_ndim(name, np.asarray(s), ("n",))
+    _checks.check_nonempty(name, np.asarray(s))
+    _checks.check_array_range(name, np.asarray(s, np.float64))

@@ -13,23 +13,27 @@ and the perturbation's size as SNR in dB.
 from __future__ import annotations
 
 import jax
+import numpy as np
 import jax.numpy as jnp
+
+from jaxrobust import _checks
 
 
 def to_unit(waveforms):
   """Waveforms in [-1, 1] -> the attack/model input space [0, 1] (same shape)."""
+  _checks.check_array_range("waveforms", waveforms, -1.0, 1.0)
   return (jnp.asarray(waveforms, jnp.float32) + 1.0) * 0.5
 
 
 def from_unit(u):
   """Unit-space inputs [0, 1] -> waveforms [-1, 1] (same shape)."""
+  _checks.check_array_range("u", u, 0.0, 1.0)
   return jnp.asarray(u, jnp.float32) * 2.0 - 1.0
 
 
 def unit_eps(amplitude: float) -> float:
   """An Linf (or L2) budget in waveform amplitude -> the attack's eps in unit space."""
-  if not amplitude >= 0:
-    raise ValueError(f"a perturbation budget must be >= 0, got {amplitude!r}.")
+  _checks.check_real("amplitude (a perturbation budget)", amplitude, low=0)
   return amplitude / 2.0
 
 
@@ -39,6 +43,9 @@ def snr_db(clean: jax.Array, perturbed: jax.Array) -> jax.Array:
   clean, perturbed: waveforms [batch, samples] in [-1, 1] (not unit-space
   inputs: their 0.5 offset would count as signal). An unperturbed clip has +inf.
   """
+  if np.shape(clean) != np.shape(perturbed):
+    raise ValueError(f"clean and perturbed must have one shape, got {np.shape(clean)} and "
+                     f"{np.shape(perturbed)}.")
   clean = jnp.asarray(clean, jnp.float32)
   noise = jnp.asarray(perturbed, jnp.float32) - clean
   axes = tuple(range(1, clean.ndim))

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.models import frontends as features
 from jaxrobust.audio.training import module_fields, run_scan_epochs
 
@@ -81,6 +82,10 @@ def block_mask(key: jax.Array, batch: int, samples: int, rate: float = 0.3,
                block: int = _HOP) -> jax.Array:
   """Float [batch, samples]: 0 on random blocks of `block` samples (each with prob. rate),
   else 1."""
+  _checks.check_int("batch", batch, 1)
+  _checks.check_int("samples", samples, 1)
+  _checks.check_int("block", block, 1)
+  _checks.check_number("rate", rate, low=0, high=1)
   blocks = -(-samples // block)
   keep = jax.random.bernoulli(key, 1.0 - rate, (batch, blocks)).astype(jnp.float32)
   return jnp.repeat(keep, block, axis=1)[:, :samples]
@@ -90,6 +95,8 @@ def views(key: jax.Array, w: jax.Array, max_shift: int = 800, mask_rate: float =
           ) -> jax.Array:
   """A random view [batch, samples] of waveforms w: circular shift, gain in [0.5, 1.5],
   zeroed blocks; no additive noise (see the module docstring)."""
+  _checks.check_waveforms("w", w)
+  _checks.check_int("max_shift", max_shift, 0)
   k_shift, k_gain, k_mask = jax.random.split(key, 3)
   shifts = jax.random.randint(k_shift, (w.shape[0],), -max_shift, max_shift + 1)
   w = jax.vmap(jnp.roll)(w, shifts)
@@ -99,6 +106,10 @@ def views(key: jax.Array, w: jax.Array, max_shift: int = 800, mask_rate: float =
 
 def nt_xent(z1: jax.Array, z2: jax.Array, temperature: float = 0.2) -> jax.Array:
   """SimCLR's loss (scalar) for embeddings [batch, dim] of two views of the same clips."""
+  _checks.check_number("temperature", temperature, low=0, low_open=True)
+  if np.shape(z1) != np.shape(z2) or np.ndim(z1) != 2:
+    raise ValueError(f"z1 and z2 must both be [batch, dim], got {np.shape(z1)} and "
+                     f"{np.shape(z2)}.")
   z = jnp.concatenate([z1, z2])
   z = z / jnp.linalg.norm(z, axis=1, keepdims=True)
   n = z1.shape[0]
@@ -134,6 +145,7 @@ def train_encoder(waveforms, *, key: jax.Array, epochs: int = 3, batch_size: int
   -> [batch, frames, dim], the frozen encoder: a functools.partial of
   `encoder.apply` whose `.args[0]` are the trained parameters.
   """
+  _checks.check_waveforms("waveforms", np.asarray(waveforms, np.float32), bounded=True)
   if objective not in OBJECTIVES:
     raise ValueError(f"Unknown self-supervised objective {objective!r}; valid choices: "
                      f"{OBJECTIVES}.")

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxrobust import _checks
+from jaxrobust.audio._inputs import check_classifier_data, check_run
 from jaxrobust.losses import cross_entropy
 from jaxrobust.train import TrainState, init_state, make_schedule, run_epochs, variables
 
@@ -59,6 +61,7 @@ def run_scan_epochs(loss: BatchLoss, params: Any, arrays: tuple, *, key: jax.Arr
     progress: print a progress bar and one line per epoch.
   Returns (trained params, the metrics log: one record per epoch).
   """
+  check_run(epochs, batch_size, learning_rate, len(arrays[0]) if len(arrays) else None)
   n = len(arrays[0])
   steps = n // batch_size
   if steps < 1 or epochs < 1:
@@ -131,6 +134,7 @@ def train_classifier(model, inputs, labels, *, key: jax.Array, epochs: int,
       mutable state (BatchNorm).
     jaxrobust.train.TrainingDivergedError: a non-finite loss.
   """
+  check_classifier_data(model, inputs, labels, epochs, batch_size, learning_rate)
   inputs = jnp.asarray(inputs, jnp.float32)
   labels = jnp.asarray(labels, jnp.int32)
   if len(inputs) != len(labels):
@@ -166,6 +170,7 @@ def train_classifier(model, inputs, labels, *, key: jax.Array, epochs: int,
 def predict(logits_fn: Callable[[jax.Array], jax.Array], inputs, batch_size: int = 256
             ) -> np.ndarray:
   """Predicted labels int [n] of inputs [n, ...], in batches (jit logits_fn yourself)."""
+  _checks.check_int("batch_size", batch_size, 1)
   out = [np.asarray(jnp.argmax(logits_fn(jnp.asarray(inputs[i:i + batch_size])), -1))
          for i in range(0, len(inputs), batch_size)]
   return np.concatenate(out) if out else np.zeros((0,), np.int32)
@@ -173,4 +178,5 @@ def predict(logits_fn: Callable[[jax.Array], jax.Array], inputs, batch_size: int
 
 def accuracy(logits_fn, inputs, labels, batch_size: int = 256) -> float:
   """Fraction of inputs [n, ...] classified as labels [n]."""
+  _checks.check_same_length(inputs=inputs, labels=labels)
   return float(np.mean(predict(logits_fn, inputs, batch_size) == np.asarray(labels)))

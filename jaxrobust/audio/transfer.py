@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from jaxrobust import _checks
 from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.audio.space import unit_eps
 from jaxrobust.audio.training import predict
@@ -37,6 +38,9 @@ def make_attack(name: str, amplitude: float, *, steps: int = 10, noise_scale: fl
   random start; MI-FGSM: decay 1); the noise-injected attack adds Gaussian noise
   of std noise_scale * eps before each gradient (no momentum).
   """
+  _checks.check_choice("transfer attack", name, ATTACK_NAMES)
+  _checks.check_int("steps", steps, 1)
+  _checks.check_real("noise_scale", noise_scale, low=0)
   eps = unit_eps(amplitude)
   step = 2.5 * eps / steps
   if name == "fgsm":
@@ -62,6 +66,10 @@ def attack_in_batches(attack, logits_fn: LogitsFn, u, y, *, key: jax.Array,
   box). The attack is a jit argument (its eps is data), so budgets share one
   program.
   """
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_same_length(u=u, y=y)
+  if mask is not None:
+    _checks.check_binary_mask("mask", mask, np.shape(u))
   if mask is None:
     run = jax.jit(lambda atk, xb, yb, k: atk(logits_fn, xb, yb, key=k))
     return np.concatenate([
@@ -85,6 +93,7 @@ def attack_in_batches(attack, logits_fn: LogitsFn, u, y, *, key: jax.Array,
 
 def fooling_rate(logits_fn: LogitsFn, clean, adversarial, y) -> float:
   """Among clips logits_fn gets right clean, the fraction it gets wrong adversarially."""
+  _checks.check_same_length(clean=clean, adversarial=adversarial, y=y)
   right = predict(logits_fn, clean) == np.asarray(y)
   if not right.any():
     return float("nan")
@@ -101,6 +110,9 @@ def fooling_matrix(logits_fns: Mapping[str, LogitsFn], adversarial: Mapping[str,
 def noise_sensitivity(logits_fn: LogitsFn, u, y, stds: Sequence[float], *,
                       key: jax.Array) -> list[float]:
   """Accuracy under waveform noise N(0, std^2) (amplitude units), clipped to the box, per std."""
+  _checks.check_same_length(u=u, y=y)
+  for i, std in enumerate(stds):
+    _checks.check_real(f"stds[{i}]", std, low=0)
   out = []
   for i, std in enumerate(stds):
     noise = np.asarray(jax.random.normal(jax.random.fold_in(key, i), np.shape(u)))

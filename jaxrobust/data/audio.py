@@ -30,11 +30,13 @@ import functools
 import glob
 import os
 import re
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy.io import wavfile
 
+from jaxrobust import _checks
 from jaxrobust.data import tfds_source
 
 SAMPLE_RATE = 8000
@@ -85,12 +87,21 @@ def read_wav(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
   """One mono WAV file as float32 [samples] in [-1, 1].
 
   Raises ValueError naming the file and the fix for a wrong sample rate, more
-  than one channel, no samples, or an unsupported sample format.
+  than one channel, no samples, a truncated file, NaN / inf samples or float
+  samples outside [-1, 1] (refused, not clipped: the scale is unknown), or an
+  unsupported sample format.
   """
   try:
-    rate, data = wavfile.read(path)
+    with warnings.catch_warnings(record=True) as caught:
+      warnings.simplefilter("always", wavfile.WavFileWarning)
+      rate, data = wavfile.read(path)
   except ValueError as e:  # scipy's message for a truncated / non-RIFF file
     raise ValueError(f"{path} is not a readable WAV file ({e}).") from e
+  for w in caught:
+    # scipy only warns on a data chunk shorter than its header says, and returns
+    # the samples it found: a clip silently shortened (then zero-padded).
+    if issubclass(w.category, wavfile.WavFileWarning) and "EOF" in str(w.message):
+      raise ValueError(f"{path} is truncated ({w.message}); re-copy or re-record it.")
   if rate != sample_rate:
     raise ValueError(f"{path} is sampled at {rate} Hz, expected {sample_rate} Hz; resample "
                      f"it first (e.g. librosa.resample(y, orig_sr={rate}, "
@@ -108,7 +119,9 @@ def read_wav(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
   if data.dtype == np.uint8:
     return (data.astype(np.float32) - 128.0) / 128.0
   if np.issubdtype(data.dtype, np.floating):
-    return np.clip(data.astype(np.float32), -1.0, 1.0)
+    _checks.check_array_range(f"the samples of {path}", data, -1.0, 1.0,
+                              "float WAVs hold samples in [-1, 1]; rescale the file")
+    return data.astype(np.float32)
   raise ValueError(f"{path} has sample format {data.dtype}, expected PCM int16/int32/uint8 "
                    "or float.")
 
@@ -156,12 +169,20 @@ def _wav_folder(path: str) -> str:
                           "its recordings/ folder).")
 
 
-@functools.lru_cache(maxsize=4)
 def _read_folder(path: str, num_samples: int):
-  """Every clip of a folder: (waveforms [n, num_samples], digit, speaker, index)."""
+  """Every clip of a folder: (waveforms [n, num_samples], digit, speaker, index), cached
+  per (folder, its files' names, sizes and mtimes): a changed folder is read again."""
   folder = _wav_folder(path)
-  names = sorted(os.path.basename(f) for f in glob.glob(os.path.join(glob.escape(folder),
-                                                                      "*.wav")))
+  names = tuple(sorted(os.path.basename(f) for f in glob.glob(os.path.join(
+      glob.escape(folder), "*.wav"))))
+  stats = tuple((n, s.st_size, s.st_mtime_ns) for n, s in
+                ((n, os.stat(os.path.join(folder, n))) for n in names))
+  return _read_files(folder, stats, num_samples)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_files(folder: str, stats: tuple, num_samples: int):
+  names = [n for n, _, _ in stats]
   meta = np.array([_parse(n, folder) for n in names], np.int32).reshape(-1, 3)
   order = np.lexsort(meta.T[::-1])  # by digit, speaker (SPEAKERS order), index
   waves = np.stack([fix_length(read_wav(os.path.join(folder, names[i])), num_samples)

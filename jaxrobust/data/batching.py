@@ -48,6 +48,12 @@ def epoch_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
 def sequential_batches(images: np.ndarray, labels: np.ndarray,
                        batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
   """Yields every example once, in order (for evaluation); the last batch may be short."""
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_same_length(images=images, labels=labels)
+  return _sequential(images, labels, batch_size)
+
+
+def _sequential(images, labels, batch_size):
   for i in range(0, len(labels), batch_size):
     yield images[i:i + batch_size], labels[i:i + batch_size]
 

@@ -13,6 +13,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxrobust import _checks
+
 # Flax convolution kernels are [*spatial, in, out]; a filter is the spatial
 # kernel of one (in, out) pair, whose sum is the response to a constant input.
 
@@ -56,6 +58,7 @@ def absum_prox(params: Any, threshold) -> Any:
   After a gradient step of size eta, threshold = eta * lambda (proximal
   gradient); other parameters are returned unchanged.
   """
+  _checks.check_number("threshold", threshold, low=0)
   def one(path, leaf):
     if not _is_conv_kernel(path, leaf):
       return leaf

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
+from jaxrobust import _checks
 from jaxrobust.attacks.pgd import PGD, madry_pgd
 from jaxrobust.attacks.sweep import Sweep
 from jaxrobust.data import to_float
@@ -32,6 +33,11 @@ _ATTACKS, _ENSEMBLES, _CURVE, _DIAGNOSTICS = range(4)
 def per_class_accuracy(correct: np.ndarray, labels: np.ndarray,
                        num_classes: int) -> list[float | None]:
   """Mean of correct [n] per label (None for a class absent from labels)."""
+  _checks.check_int("num_classes", num_classes, 1)
+  _checks.check_ndim("correct", correct, ("n",))
+  _checks.check_same_length(correct=correct, labels=labels)
+  _checks.check_labels("labels", np.asarray(labels), num_classes)
+  correct, labels = np.asarray(correct), np.asarray(labels)
   return [float(correct[labels == c].mean()) if np.any(labels == c) else None
           for c in range(num_classes)]
 

@@ -31,7 +31,7 @@ _WAVES = ("batch", "samples")
 
 
 def _check(x: jax.Array, n_fft: int, hop_length: int) -> None:
-  _checks.check_ndim("waveforms (one clip: x[None])", x, _WAVES)
+  _checks.check_waveforms("waveforms (one clip: x[None])", x)
   _checks.check_int_at_least("n_fft", n_fft, 2)
   _checks.check_int_at_least("hop_length", hop_length, 1)
 
@@ -103,6 +103,9 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
                    fmax: float | None = None) -> np.ndarray:
   """Triangular Slaney-normalised mel filters float32 [n_fft // 2 + 1, n_mels]
   (librosa.filters.mel(...).T with htk=False, norm="slaney")."""
+  _checks.check_int("sample_rate", sample_rate, 1)
+  _checks.check_int("n_fft", n_fft, 2)
+  _checks.check_int("n_mels", n_mels, 1)
   fmax = sample_rate / 2 if fmax is None else fmax
   if not 0 <= fmin < fmax <= sample_rate / 2:
     raise ValueError(f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={fmin}, "
@@ -115,6 +118,12 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
   upper = ramps[2:] / fdiff[1:, None]
   weights = np.maximum(0, np.minimum(lower, upper))
   weights *= (2.0 / (mel_freqs[2:n_mels + 2] - mel_freqs[:n_mels]))[:, None]
+  empty = np.flatnonzero(weights.max(axis=1) <= 0)
+  if empty.size:
+    # Filters narrower than the FFT bin spacing catch no bin: features always 0.
+    raise ValueError(f"n_mels={n_mels} is too many for n_fft={n_fft} at sample_rate="
+                     f"{sample_rate} in [{fmin}, {fmax}] Hz: {empty.size} filters "
+                     f"(e.g. {empty[0]}) cover no FFT bin; lower n_mels or raise n_fft.")
   return weights.T.astype(np.float32)
 
 
@@ -131,6 +140,9 @@ def power_to_db(s: jax.Array, amin: float = 1e-10, top_db: float | None = 80.0) 
 
   s: [batch, ...] powers; the max is per example (librosa's is per call, i.e. per clip).
   """
+  _checks.check_number("amin", amin, low=0, low_open=True)
+  if top_db is not None:
+    _checks.check_number("top_db", top_db, low=0)
   db = 10.0 * jnp.log10(jnp.maximum(s, amin))
   if top_db is None:
     return db

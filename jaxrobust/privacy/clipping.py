@@ -92,6 +92,9 @@ def clipped_grad_sum(loss_fn: LossFn, params: Any, batch: Any, mask: jax.Array, 
   leaves = jax.tree_util.tree_leaves_with_path(batch)
   _checks.check_same_length(mask=mask, **{f"batch{jax.tree_util.keystr(k)}": v
                                           for k, v in leaves})
+  # A NaN example would be left out of the sum (counted in "nonfinite"): refuse it here.
+  _checks.check_finite_tree("batch", batch)
+  _checks.check_array_range("mask", mask, 0.0, 1.0)
   b = mask.shape[0]
   if preprocess is not None:
     if key is None:

@@ -95,7 +95,7 @@ def _check_values_in(name: str, values, allowed: tuple, text: str) -> None:
 
 def check_labels(y) -> None:
   """Raises ValueError unless the (concrete) labels are all -1 or +1."""
-  _check_values_in("labels", y, (-1, 1), "-1 or +1 (use to_signed_labels for {0, 1})")
+  _checks.check_signed_labels("y", y)
 
 
 def check_linear_data(w, x, y) -> None:
@@ -117,6 +117,7 @@ def to_signed_labels(labels: jax.Array) -> jax.Array:
 def margin(w: jax.Array, b, x: jax.Array, y: jax.Array) -> jax.Array:
   """y (w.x + b): w [d], b scalar, x [n, d], y [n] in {-1, +1} -> [n]."""
   check_linear_data(w, x, y)
+  check_labels(y)
   return y * (x @ w + b)
 
 
@@ -186,6 +187,7 @@ def optimal_perturbation(w: jax.Array, y: jax.Array, eps, p) -> jax.Array:
   check_eps(eps)
   _checks.check_ndim("w", w, ("d",))
   _checks.check_ndim("y", y, ("n",))
+  check_labels(y)
   return -(y[:, None] * eps) * steepest_unit_vector(w, p)[None, :]
 
 
