@@ -35,16 +35,17 @@ def eot_gradient(logits_fn: RandomizedLogitsFn, loss_fn, x: jax.Array, y: jax.Ar
 
 @struct.dataclass
 class EOTPGD(Attack):
-  """Linf PGD on a randomized model whose gradient is averaged over eot_iter draws.
+  """PGD (Linf or L2) on a randomized model whose gradient is averaged over eot_iter draws.
 
   The model is `logits_fn(x, key)`; step t draws its eot_iter keys from
   fold_in(key, t), so the attack is a pure function of `key`.
 
   Attributes:
-    eps: radius of the Linf ball.
-    step_size: the sign step per iteration.
+    eps: radius of the ball.
+    step_size: the ascent step per iteration (sign step for linf, unit-L2 step for l2).
     steps: number of iterations (static).
     eot_iter: gradient samples per step (static).
+    norm: "linf", "l2" or "l1" (static; l2 attacks a Gaussian-smoothed classifier).
     random_start: start from a uniform point of the ball (static).
     targeted: if True, `y` are target labels and the loss is descended (static).
   """
@@ -52,6 +53,7 @@ class EOTPGD(Attack):
   step_size: float = 2 / 255
   steps: int = static(10)
   eot_iter: int = static(2)
+  norm: str = static("linf")
   random_start: bool = static(True)
   targeted: bool = static(False)
 
@@ -66,9 +68,9 @@ class EOTPGD(Attack):
     def step(t, x_adv):
       grad = sign * eot_gradient(logits_fn, cross_entropy, x_adv, y,
                                  jax.random.fold_in(noise_key, t), self.eot_iter)
-      x_adv = x_adv + self.step_size * _core.ascent_direction(grad, "linf")
-      return _core.to_ball_and_box(x, x_adv, self.eps, "linf")
+      x_adv = x_adv + self.step_size * _core.ascent_direction(grad, self.norm)
+      return _core.to_ball_and_box(x, x_adv, self.eps, self.norm)
 
-    x_adv = (_core.random_start(start_key, x, self.eps, "linf")
+    x_adv = (_core.random_start(start_key, x, self.eps, self.norm)
              if self.random_start else x)
     return _core.step_loop(self.steps, step, x_adv)

@@ -6,6 +6,7 @@ from jaxrobust.defenses.awp import AWP
 from jaxrobust.defenses.bat import BAT
 from jaxrobust.defenses.crown_ibp import CROWNIBP
 from jaxrobust.defenses.fast_at import FastAT
+from jaxrobust.defenses.gaussian_augmentation import GaussianAugmentation
 from jaxrobust.defenses.gradalign import GradAlign
 from jaxrobust.defenses.graddiv import GradDiv
 from jaxrobust.defenses.ibp import IBP

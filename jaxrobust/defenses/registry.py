@@ -16,6 +16,7 @@ from jaxrobust.defenses.awp import AWP
 from jaxrobust.defenses.bat import BAT
 from jaxrobust.defenses.crown_ibp import CROWNIBP
 from jaxrobust.defenses.fast_at import FastAT
+from jaxrobust.defenses.gaussian_augmentation import GaussianAugmentation
 from jaxrobust.defenses.gradalign import GradAlign
 from jaxrobust.defenses.graddiv import GradDiv
 from jaxrobust.defenses.ibp import IBP
@@ -39,6 +40,7 @@ DEFENSES.register("logit_squeeze", LogitSqueeze)
 DEFENSES.register("graddiv", GradDiv)
 DEFENSES.register("ibp", IBP)
 DEFENSES.register("crown_ibp", CROWNIBP)
+DEFENSES.register("gaussian_augmentation", GaussianAugmentation)  # randomized smoothing
 
 
 def make(name: str, **options: Any):

@@ -41,6 +41,9 @@ CASES = {
     # On the deterministic model: drop 0.43; targets 64% at 2 EPS.
     "eotpgd": Case(EOTPGD(eps=LINF, step_size=0.025, steps=10, eot_iter=2),
                    randomized_model=True),
+    # L2 (the threat model of randomized smoothing): the slow tier, the Linf case covers the rest.
+    "eotpgd_l2": Case(EOTPGD(eps=EPS["l2"], step_size=0.4, steps=10, eot_iter=2, norm="l2"),
+                      "l2", randomized_model=True, slow=True),
     # Drop 0.35. Targeted: 22% at 2 EPS; the softmax of scale 10 saturates, so
     # far targets get vanishing gradients (55% at scale 1).
     "jitter": Case(Jitter(eps=LINF, step_size=0.025, steps=10), targeted=False, min_drop=0.25,
