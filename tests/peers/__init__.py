@@ -5,7 +5,7 @@ import os
 import pytest
 
 INSTALL = ("pip install -r requirements-peers.txt && "
-           "pip install --no-deps torchattacks==3.5.1")
+           "pip install --no-deps torchattacks==3.5.1 pyautoattack==0.2.0")
 
 
 def require_peers():
