@@ -302,3 +302,16 @@ def check_nonempty(name: str, value) -> None:
   """value has at least one example (an empty input has no defined result)."""
   if not np.shape(value) or np.shape(value)[0] == 0:
     raise ValueError(f"{name} must hold at least one example, got shape {np.shape(value)}.")
+
+
+def leading_size(name: str, data) -> int:
+  """The common leading (example) axis N of a pytree of arrays [N, ...]; a ValueError
+  for no arrays, a scalar, or leading axes that differ."""
+  leaves = jax.tree.leaves(data)
+  if not leaves:
+    raise ValueError(f"{name} must be a pytree of arrays [N, ...], got no arrays.")
+  sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
+  if len(sizes) != 1 or None in sizes:
+    raise ValueError(f"every array of {name} must share its leading (example) axis, got "
+                     f"leading sizes {sorted(map(str, sizes))}.")
+  return sizes.pop()

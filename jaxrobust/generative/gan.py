@@ -246,14 +246,7 @@ def sample(state: GANState, generator_apply: ApplyFn, key: jax.Array, num: int,
 
 
 def _check_data(data: Any, batch_size: int) -> int:
-  leaves = jax.tree.leaves(data)
-  if not leaves:
-    raise ValueError("data must be a pytree of arrays [N, ...], got no arrays.")
-  sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
-  if len(sizes) != 1 or None in sizes:
-    raise ValueError(f"every array of data must share its leading (example) axis, got "
-                     f"leading sizes {sorted(map(str, sizes))}.")
-  n = sizes.pop()
+  n = _checks.leading_size("data", data)
   _checks.check_int_at_least("batch_size", batch_size, 1)
   if batch_size > n:
     raise ValueError(f"batch_size={batch_size} exceeds the {n} examples.")

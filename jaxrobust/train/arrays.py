@@ -46,18 +46,6 @@ def loss_step(loss: LossFn, tx: optax.GradientTransformation, *,
   return step
 
 
-def _leading_size(data: Any) -> int:
-  """The common leading (example) axis of data's arrays."""
-  leaves = jax.tree.leaves(data)
-  if not leaves:
-    raise ValueError("data must be a pytree of arrays [N, ...], got no arrays.")
-  sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
-  if len(sizes) != 1 or None in sizes:
-    raise ValueError(f"every array of data must share its leading (example) axis, got "
-                     f"leading sizes {sorted(map(str, sizes))}.")
-  return sizes.pop()
-
-
 def _gather(data: Any, idx: Any) -> Any:
   """The batch: each array of data indexed by its part of idx (idx's tree a prefix of data's)."""
   return jax.tree.map(lambda i, part: jax.tree.map(lambda a: a[i], part), idx, data)
@@ -135,7 +123,7 @@ def fit_arrays(step: StepFn, state: Any, data: Any, *, key: jax.Array, epochs: i
   """
   _check_args(step, state, batch_size, indices, epochs, workdir, fingerprint)
   if indices is None:
-    n = _leading_size(data)
+    n = _checks.leading_size("data", data)
     _checks.check_int_at_least("batch_size", batch_size, 1)
     if batch_size > n:
       raise ValueError(f"batch_size={batch_size} exceeds the {n} examples.")
