@@ -46,7 +46,7 @@ class Registry:
     self.exclude = exclude
     self._entries: dict[str, Entry] = {}
 
-  def register(self, name: str, build: Callable[..., Any], **preset: Any) -> None:
+  def register(self, name: str, build: Callable[..., Any], /, **preset: Any) -> None:
     """Adds `name`: build(**preset, **options). Preset options are fixed by the name."""
     if name in self._entries:
       raise ValueError(f"{self.kind} {name!r} is registered twice.")
