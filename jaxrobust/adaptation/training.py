@@ -3,11 +3,11 @@
 Each step of an epoch takes a source batch (a permutation of the source
 training set per epoch) and a target batch (another permutation of the target
 set, wrapped when the target is smaller), the method's loss and gradient, and
-updates all parameters (net and discriminator) with one optax optimizer, in
-one jitted call (`make_step`; the data stay on the device, a step receives
-only the batch indices). The epochs run on
-`train.driver.run_epochs` (checkpointed, resumable: a killed run restarted with
-the same config ends with identical parameters). Every random choice derives
+updates all parameters (net and discriminator) with one optax optimizer
+(`make_step`). The epochs run on the in-memory trainer (`train.fit_arrays`, one
+jitted call a step: the data stay on the device, a step receives only the batch
+indices; checkpointed, resumable: a killed run restarted with the same config
+ends with identical parameters). Every random choice derives
 from config.seed by fold_in: epoch orders by epoch, step keys by global step.
 """
 
@@ -28,7 +28,7 @@ from jaxrobust.adaptation.data import DomainPair, load_pair
 from jaxrobust.adaptation.models import AdaptationNet, Discriminator
 from jaxrobust.adaptation.registry import ADAPTATION_METHODS
 from jaxrobust.data.batching import epoch_permutation
-from jaxrobust.train.driver import accumulate, run_epochs
+from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.optimizers import make_optimizer
 from jaxrobust.train.state import TrainState
 
@@ -94,35 +94,23 @@ def init_params(net, disc, method, pair: DomainPair, feature_dim: int, key: jax.
 
 
 def make_step(method, net, disc, tx: optax.GradientTransformation, *, total_steps: int):
-  """step(state, key, xs_all, ys_all, xt_all, idx_s, idx_t) -> (state, metrics), jitted:
-  one update on the source batch xs_all[idx_s] and the target batch xt_all[idx_t],
-  with the step key fold_in(key, step). The run's key is an argument, not a
-  constant of the program, so runs that differ only in seed share one compilation
-  (the persistent cache).
-
-  One jitted step per batch rather than a `lax.scan` over the epoch: on XLA:CPU
-  (jax 0.10) a convolution's gradient inside a while loop ran ~20x slower than
-  the same step dispatched on its own (1.1 s vs 0.05 s for this net at batch
-  128; unrolling the scan did not help).
-  """
+  """A `train.fit_arrays` step(state, ((xs, ys), xt), key) -> (state, metrics): one update
+  of all parameters on the method's loss for the source batch (xs, ys) and the target
+  batch xt, with the training progress step / total_steps (for ramps)."""
 
   def objective(params, xs, ys, xt, progress, step_key):
     return method.loss(net, disc, params, xs, ys, xt, progress=progress, key=step_key)
 
   grad_fn = jax.value_and_grad(objective, has_aux=True)
 
-  def step(state, key, xs_all, ys_all, xt_all, idx_s, idx_t):
+  def step(state, batch, step_key):
+    (xs, ys), xt = batch
     progress = state.step.astype(jnp.float32) / total_steps
-    step_key = jax.random.fold_in(jax.random.fold_in(key, _STEP), state.step)
-    (loss, metrics), grads = grad_fn(state.params, xs_all[idx_s], ys_all[idx_s],
-                                     xt_all[idx_t], progress, step_key)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    state = state.replace(step=state.step + 1,
-                          params=optax.apply_updates(state.params, updates),
-                          opt_state=opt_state)
-    return state, {**metrics, "loss": loss, "grad_norm": optax.tree.norm(grads)}
+    (loss, metrics), grads = grad_fn(state.params, xs, ys, xt, progress, step_key)
+    return state.apply_gradients(grads, tx), {**metrics, "loss": loss,
+                                              "grad_norm": optax.tree.norm(grads)}
 
-  return jax.jit(step, donate_argnums=0)
+  return step
 
 
 def epoch_indices(key: jax.Array, epoch: int, n_source: int, n_target: int,
@@ -177,22 +165,10 @@ def fit(config: ml_collections.ConfigDict, workdir: str,
   key = jax.random.key(config.seed)
   params = init_params(net, disc, method, pair, config.model.feature_dim,
                        jax.random.fold_in(key, _INIT))
-  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state={},
-                     opt_state=tx.init(params))
-  step = make_step(method, net, disc, tx, total_steps=total_steps)
-  data = (jnp.asarray(pair.source_train.images), jnp.asarray(pair.source_train.labels),
-          jnp.asarray(pair.target_train.images))
-
-  def train_epoch(state, epoch, tick):
-    sums, per_step = None, []
-    for idx_s, idx_t in zip(*epoch_indices(key, epoch, len(pair.source_train.labels),
-                                           len(pair.target_train.labels),
-                                           config.batch_size)):
-      state, metrics = step(state, key, *data, idx_s, idx_t)
-      sums = metrics if sums is None else accumulate(sums, metrics)
-      per_step.append((metrics["loss"], metrics["grad_norm"]))  # device values, no sync
-      tick(1)
-    return state, sums, per_step
+  state = TrainState.create(params, tx)
+  data = ((pair.source_train.images, pair.source_train.labels), pair.target_train.images)
+  orders = lambda epoch: epoch_indices(key, epoch, len(pair.source_train.labels),
+                                       len(pair.target_train.labels), config.batch_size)
 
   def evaluate(state, record, history):
     p = state.params["net"]
@@ -201,9 +177,16 @@ def fit(config: ml_collections.ConfigDict, workdir: str,
             "source_accuracy": accuracy(net, p, pair.source_test.images,
                                         pair.source_test.labels)}
 
-  state, history = run_epochs(
-      state, train_epoch, evaluate, workdir=workdir, fingerprint=fingerprint(config),
-      epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-      learning_rate=config.optimizer.learning_rate, progress=config.progress,
+  # One jitted call a step (scan=False) rather than a `lax.scan` over the epoch: on
+  # XLA:CPU (jax 0.10) a convolution's gradient inside a while loop ran ~20x slower
+  # than the same step dispatched on its own (1.1 s vs 0.05 s for this net at batch
+  # 128; unrolling the scan did not help). The step key is an argument of that call,
+  # not a constant, so runs that differ only in seed share one compilation.
+  state, history = fit_arrays(
+      make_step(method, net, disc, tx, total_steps=total_steps), state, data, key=key,
+      step_key=jax.random.fold_in(key, _STEP), indices=orders, batch_size=None,
+      epochs=config.epochs, workdir=workdir, fingerprint=fingerprint(config),
+      evaluate=evaluate, learning_rate=config.optimizer.learning_rate,
+      progress=config.progress, scan=False,
       checkpoint_extra={"config": json.loads(config.to_json())})
   return AdaptationResult(net=net, disc=disc, state=state, pair=pair, history=history)

@@ -1,8 +1,7 @@
 """Training a detector on the library's epoch loop, scoring, and AUROC.
 
-Each epoch is one jitted `lax.scan` over its minibatches (the whole
-epoch is a single program); `jaxrobust.train.run_epochs` owns resuming,
-checkpoints and the metrics log.
+Training is the in-memory trainer's (`train.fit_arrays`: one jitted `lax.scan`
+an epoch, resumable, checkpoints and the metrics log on `run_epochs`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 from jaxrobust import _checks, data
 from jaxrobust.anomaly._base import Detector
 from jaxrobust.data.info import DatasetInfo
-from jaxrobust.train.driver import run_epochs
+from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.state import TrainState
 
 
@@ -65,40 +64,22 @@ def fit_detector(detector: Detector, images: np.ndarray, labels: np.ndarray,
   params = module.init(jax.random.fold_in(key, 0), x_all[:1])["params"]
   tx = optax.adamw(learning_rate, weight_decay=weight_decay)
   extra = detector.init_extra(module, params, x_all[np.asarray(labels) == 0])
-  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=extra,
-                     opt_state=tx.init(params))
+  state = TrainState.create(params, tx, extra)
 
-  def loss_fn(params, extra, x, y):
-    return detector.losses(module, params, extra, x, y).mean()
-
-  @jax.jit
-  def train_epoch_program(state, x_all, y_all, order):
-    def step(state, idx):
-      loss, grads = jax.value_and_grad(loss_fn)(state.params, state.model_state,
-                                                x_all[idx], y_all[idx])
-      updates, opt_state = tx.update(grads, state.opt_state, state.params)
-      state = state.replace(step=state.step + 1, opt_state=opt_state,
-                            params=optax.apply_updates(state.params, updates))
-      return state, jnp.stack([loss, optax.tree.norm(grads)])
-    return jax.lax.scan(step, state, order)
-
-  data_key = jax.random.fold_in(key, 1)
-
-  def train_epoch(state, epoch, tick):
-    order = data.epoch_permutation(data_key, epoch, len(labels))[:steps * batch_size]
-    state, per_step = train_epoch_program(state, x_all, y_all,
-                                          order.reshape(steps, batch_size))
-    tick(steps)
-    sums = {"loss": per_step[:, 0].sum(), "grad_norm": per_step[:, 1].sum()}
-    return state, sums, np.asarray(per_step)
+  def step(state, batch, _):
+    x, y = batch
+    loss, grads = jax.value_and_grad(lambda p: detector.losses(
+        module, p, state.model_state, x, y).mean())(state.params)
+    return state.apply_gradients(grads, tx), {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
   fingerprint = json.loads(json.dumps({
       "detector": type(detector).__name__, **dataclasses.asdict(detector),
       "examples": len(labels), "anomalies": int(labels.sum()), "seed": seed,
       "batch_size": batch_size, "learning_rate": learning_rate}))
-  state, history = run_epochs(state, train_epoch, lambda *_: {}, workdir=workdir,
-                              fingerprint=fingerprint, epochs=epochs, steps_per_epoch=steps,
-                              learning_rate=learning_rate, progress=progress)
+  state, history = fit_arrays(step, state, (x_all, y_all), key=jax.random.fold_in(key, 1),
+                              epochs=epochs, batch_size=batch_size, workdir=workdir,
+                              fingerprint=fingerprint, learning_rate=learning_rate,
+                              progress=progress)
   return FitResult(detector, module, state, history)
 
 

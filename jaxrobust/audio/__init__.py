@@ -5,4 +5,4 @@ from jaxrobust.models.frontends import (dct_matrix, frames, hann_window, log_mel
                                       power_to_db, stft_magnitude)
 from jaxrobust.audio.region import REGIONS, speech_mask, speech_region
 from jaxrobust.audio.space import from_unit, snr_db, to_unit, unit_eps
-from jaxrobust.audio.training import accuracy, predict, run_scan_epochs, train_classifier
+from jaxrobust.audio.training import accuracy, predict, train_classifier

@@ -31,6 +31,7 @@ import optax
 
 from jaxrobust import _checks
 from jaxrobust.models import frontends as features
+from jaxrobust.train.state import optax_update
 
 Representation = Callable[[jax.Array], jax.Array]  # w [batch, samples] -> [batch, frames, bins]
 
@@ -123,9 +124,7 @@ def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Arra
   def train(params):
     def step(carry, _):
       p, s = carry
-      grads = jax.grad(loss_fn)(p)
-      updates, s = tx.update(grads, s, p)
-      return (optax.apply_updates(p, updates), s), None
+      return optax_update(tx, jax.grad(loss_fn)(p), s, p), None
     return jax.lax.scan(step, (params, tx.init(params)), None, length=steps)[0][0]
 
   return AudioAttackDetector(represent, train(params), mean, std)

@@ -36,7 +36,7 @@ import optax
 
 from jaxrobust import _checks
 from jaxrobust.models import frontends as features
-from jaxrobust.audio.training import module_fields, run_scan_epochs
+from jaxrobust.audio.training import fit_adam_cosine, module_fields
 
 OBJECTIVES = ("masked", "contrastive")
 # The encoder's time stride (frame * 2 ** len(features)) equals the log-mel hop,
@@ -140,7 +140,7 @@ def train_encoder(waveforms, *, key: jax.Array, epochs: int = 3, batch_size: int
                   ) -> Callable[[jax.Array], jax.Array]:
   """Trains a `WaveEncoder` self-supervised on waveforms [n, samples] in [-1, 1] (no labels).
 
-  Trains on the one epoch loop (`jaxrobust.audio.training.run_scan_epochs`:
+  Trains on the one epoch loop (`jaxrobust.audio.training.fit_adam_cosine`:
   checkpointed in `workdir`, resumable). Returns represent(w [batch, samples])
   -> [batch, frames, dim], the frozen encoder: a functools.partial of
   `encoder.apply` whose `.args[0]` are the trained parameters.
@@ -169,7 +169,7 @@ def train_encoder(waveforms, *, key: jax.Array, epochs: int = 3, batch_size: int
                  "input_shape": list(waveforms.shape[1:]), "examples": len(waveforms),
                  "key": np.asarray(jax.random.key_data(key)).tolist(), "epochs": epochs,
                  "batch_size": batch_size, "learning_rate": learning_rate}
-  params, _ = run_scan_epochs(loss, params, (waveforms,), key=jax.random.fold_in(key, 1),
+  params, _ = fit_adam_cosine(loss, params, (waveforms,), key=jax.random.fold_in(key, 1),
                               epochs=epochs, batch_size=batch_size,
                               learning_rate=learning_rate, workdir=workdir,
                               fingerprint=fingerprint, progress=progress)

@@ -1,22 +1,19 @@
-"""Training and evaluating speech models on in-memory waveforms, on the one epoch loop.
+"""Training and evaluating speech models on in-memory waveforms, on the in-memory trainer.
 
 The image trainer (`jaxrobust.train.fit`) reads image datasets and augments
 [batch, h, w, c] images; speech clips are [batch, samples] held whole on the
 device, so speech models (and the self-supervised encoder,
-`jaxrobust.audio.ssl`) train here, through the project's one epoch loop
-(`jaxrobust.train.run_epochs`): every epoch is checkpointed (orbax, sha256
+`jaxrobust.audio.ssl`) train on `jaxrobust.train.fit_arrays` (one `lax.scan`
+an epoch on the epoch driver): every epoch is checkpointed (orbax, sha256
 manifest) into `workdir`, and a killed run restarted with the same call
-resumes from the newest intact epoch. An epoch is one jitted `lax.scan` over
-its steps (as `jaxrobust.train.forecast`); every random choice derives from
-`key` by fold_in of the epoch, so a resumed run replays the same batches.
+resumes from the newest intact epoch; every random choice derives from `key`
+by fold_in of the epoch, so a resumed run replays the same batches.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import tempfile
 from typing import Any, Callable
 
 import jax
@@ -27,7 +24,8 @@ import optax
 from jaxrobust import _checks
 from jaxrobust.audio._inputs import check_classifier_data, check_run
 from jaxrobust.losses import cross_entropy
-from jaxrobust.train import TrainState, init_state, make_schedule, run_epochs, variables
+from jaxrobust.train import (TrainState, fit_arrays, init_state, loss_step, make_schedule,
+                             variables)
 
 _INIT, _EPOCH = range(2)
 # loss(params, batch, key) -> scalar; batch: a tuple of the data arrays' rows.
@@ -41,72 +39,36 @@ def module_fields(module) -> dict:
   return json.loads(json.dumps({"module": type(module).__name__, **fields}, default=str))
 
 
-def run_scan_epochs(loss: BatchLoss, params: Any, arrays: tuple, *, key: jax.Array,
+def fit_adam_cosine(loss: BatchLoss, params: Any, arrays: tuple, *, key: jax.Array,
                     epochs: int, batch_size: int, learning_rate: float,
                     workdir: str | None, fingerprint: dict,
                     evaluate: Callable[[Any], dict] | None = None,
                     progress: bool = False) -> tuple[Any, list[dict]]:
-  """Minimises `loss` by Adam (cosine schedule) over shuffled batches of `arrays`.
+  """The speech recipe on the in-memory trainer: Adam (cosine schedule) on `loss` over
+  shuffled batches of `arrays` (`train.fit_arrays`, resumable in workdir).
 
-  Args:
-    loss: loss(params, batch, key) -> scalar, batch the rows of each array.
-    params: initial parameters.
-    arrays: data arrays [n, ...] (same n), held on the device.
-    key: each epoch's order and each step's key fold in from it.
-    epochs, batch_size, learning_rate: the run (the last short batch is dropped).
-    workdir: where `run_epochs` checkpoints and logs (metrics.jsonl); None: a
-      temporary folder, deleted afterwards (no resuming).
-    fingerprint: what a checkpoint in workdir must match to be resumed.
-    evaluate: evaluate(params) -> fields added to each epoch's record.
-    progress: print a progress bar and one line per epoch.
-  Returns (trained params, the metrics log: one record per epoch).
+  loss(params, batch, key) -> scalar, batch the rows of each array [n, ...];
+  evaluate(params) -> fields added to each epoch's record. Epoch e's order is
+  permutation(fold_in(k, e)) and step i of it gets fold_in(fold_in(k, e), i), k =
+  fold_in(key, 1) (as the checkpoints of earlier runs). Returns (params, the log).
   """
   check_run(epochs, batch_size, learning_rate, len(arrays[0]) if len(arrays) else None)
-  n = len(arrays[0])
-  steps = n // batch_size
-  if steps < 1 or epochs < 1:
-    raise ValueError(f"need epochs >= 1 and batch_size <= {n} examples, got "
-                     f"epochs={epochs}, batch_size={batch_size}.")
-  if any(len(a) != n for a in arrays):
-    raise ValueError(f"data arrays differ in length: {[len(a) for a in arrays]}.")
-  arrays = tuple(jnp.asarray(a) for a in arrays)
+  steps = len(arrays[0]) // batch_size
   tx = optax.adam(make_schedule("cosine", learning_rate, steps * epochs))
-  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state={},
-                     opt_state=tx.init(params))
   epoch_key = jax.random.fold_in(key, _EPOCH)
+  inner = loss_step(loss, tx)
 
-  @jax.jit
-  def epoch_fn(state, epoch):
-    k = jax.random.fold_in(epoch_key, epoch)
-    order = jax.random.permutation(k, n)[:steps * batch_size].reshape(steps, batch_size)
+  def step(state, batch, _):
+    epoch, i = state.step // steps + 1, state.step % steps
+    return inner(state, batch, jax.random.fold_in(jax.random.fold_in(epoch_key, epoch), i))
 
-    def step(state, inp):
-      idx, i = inp
-      value, grads = jax.value_and_grad(loss)(state.params, tuple(a[idx] for a in arrays),
-                                              jax.random.fold_in(k, i))
-      updates, opt_state = tx.update(grads, state.opt_state, state.params)
-      state = state.replace(step=state.step + 1, opt_state=opt_state,
-                            params=optax.apply_updates(state.params, updates))
-      return state, jnp.stack([value, optax.tree.norm(grads)])
-
-    state, per_step = jax.lax.scan(step, state, (order, jnp.arange(steps)))
-    return state, {"loss": per_step[:, 0].sum(), "grad_norm": per_step[:, 1].sum()}, per_step
-
-  def train_epoch(state, epoch, tick):
-    state, sums, per_step = epoch_fn(state, epoch)
-    tick(steps)
-    return state, sums, per_step
-
-  def eval_fields(state, record, history):
-    return evaluate(state.params) if evaluate else {}
-
-  with (tempfile.TemporaryDirectory() if workdir is None
-        else contextlib.nullcontext(workdir)) as folder:
-    state, history = run_epochs(
-        state, train_epoch, eval_fields, workdir=folder, fingerprint=fingerprint,
-        epochs=epochs, steps_per_epoch=steps, learning_rate=learning_rate, progress=progress,
-        checkpoint_extra={"batch_size": batch_size, "learning_rate": learning_rate,
-                          "epochs": epochs})
+  state, history = fit_arrays(
+      step, TrainState.create(params, tx), arrays, key=epoch_key, epochs=epochs,
+      batch_size=batch_size, workdir=workdir, fingerprint=fingerprint,
+      evaluate=evaluate and (lambda state, *_: evaluate(state.params)),
+      learning_rate=learning_rate, progress=progress,
+      checkpoint_extra={"batch_size": batch_size, "learning_rate": learning_rate,
+                        "epochs": epochs})
   return state.params, history
 
 
@@ -159,7 +121,7 @@ def train_classifier(model, inputs, labels, *, key: jax.Array, epochs: int,
                  "input_shape": list(inputs.shape[1:]), "examples": len(labels),
                  "key": np.asarray(jax.random.key_data(key)).tolist(), "epochs": epochs,
                  "batch_size": batch_size, "learning_rate": learning_rate}
-  params, _ = run_scan_epochs(loss, state.params, (inputs, labels), key=key, epochs=epochs,
+  params, _ = fit_adam_cosine(loss, state.params, (inputs, labels), key=key, epochs=epochs,
                               batch_size=batch_size, learning_rate=learning_rate,
                               workdir=workdir, fingerprint=fingerprint,
                               evaluate=None if eval_data is None else evaluate,

@@ -5,7 +5,7 @@ Fusion (a multi-domain conditional GAN for few-shot augmentation; its functions 
 
 from jaxrobust.generative.gan import (GAN_LOSSES, GANState, discriminator_loss,
                                       discriminator_update,
-                                      finish_step, fit, gan_step, generator_loss,
+                                      finish_step, gan_step, generator_loss,
                                       generator_update, linen_apply, run_steps, sample)
 from jaxrobust.generative.missingness import (CUTS, MECHANISMS, RATES, check_incomplete,
                                               missing_mask, with_nans)

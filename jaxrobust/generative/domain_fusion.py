@@ -46,6 +46,7 @@ from jaxrobust import _checks, data, defenses
 from jaxrobust.generative import gan
 from jaxrobust.generative.fusion_models import ConditionalGenerator, ProjectionDiscriminator
 from jaxrobust.train.state import init_state, variables
+from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.step import make_train_step
 
 TARGET, OUTER = 0, 1  # domain indices
@@ -161,7 +162,7 @@ def load_fusion_data(target: str, outer: str, *, resolution: int, per_class: int
 
 def training_set(fusion: FusionData, *, domains: str, target_fraction: float = 0.5,
                  epoch_size: int = 0) -> dict:
-  """The GAN's data {"x": [N, ...], "cond": {"labels", "domains"}} for `gan.fit`.
+  """The GAN's data {"x": [N, ...], "cond": {"labels", "domains"}} for `train.fit_arrays`.
 
   domains: "both" (Domain Fusion: every outer example once per epoch and the
   target repeated to `target_fraction` of the epoch), "target" (the
@@ -252,7 +253,8 @@ def make_gan(image_shape, num_classes: int, *, num_domains: int = 2, latent_dim:
 def train_gan(model: GAN, train_data: dict, *, key: jax.Array, workdir: str, epochs: int,
               batch_size: int, state: gan.GANState | None = None, progress: bool = False,
               fingerprint: dict | None = None) -> tuple[gan.GANState, list[dict]]:
-  """`gan.fit` of the model on train_data (from `training_set`), resumable in workdir.
+  """The model's step on train_data (from `training_set`) by `train.fit_arrays`, resumable
+  in workdir.
 
   state: where to start (default: a fresh init from fold_in(key, 0)), e.g. a GAN
   pre-trained on the outer domain for the fine-tuned baseline.
@@ -262,9 +264,10 @@ def train_gan(model: GAN, train_data: dict, *, key: jax.Array, workdir: str, epo
   fp = {"generator": repr(model.generator), "discriminator": repr(model.discriminator),
               "loss": model.loss, "latent_dim": model.latent_dim,
         "optimizer": dict(model.optimizer), **(fingerprint or {})}
-  return gan.fit(state, model.step_fn, train_data, key=jax.random.fold_in(key, 1),
-                 workdir=workdir, epochs=epochs, batch_size=batch_size,
-                 fingerprint=fp, progress=progress)
+  order_key, step_key = jax.random.split(jax.random.fold_in(key, 1))
+  return fit_arrays(model.step_fn, state, train_data, key=order_key, step_key=step_key,
+                    workdir=workdir, epochs=epochs, batch_size=batch_size, fingerprint=fp,
+                    progress=progress)
 
 
 def generate(model: GAN, state: gan.GANState, key: jax.Array, labels, *,

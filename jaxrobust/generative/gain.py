@@ -24,7 +24,7 @@ training (as the authors' code does) and mapped back after. Networks follow
 the code: G and D are 3-layer MLPs of width `hidden` (default d), G's output
 a sigmoid. Training draws uniform minibatches for `num_steps` iterations
 (`gan.run_steps`, one jit), or runs epochs on the checkpointed driver when a
-`workdir` is given (`gan.fit`, resumable).
+`workdir` is given (`train.fit_arrays`, resumable).
 
 Reference: Yoon, Jordon & van der Schaar, "GAIN: Missing Data Imputation
 using Generative Adversarial Nets", ICML 2018 (arXiv:1806.02920).
@@ -46,6 +46,7 @@ from flax import struct
 from jaxrobust import _checks
 from jaxrobust.generative import gan
 from jaxrobust.generative.missingness import check_incomplete
+from jaxrobust.train.arrays import fit_arrays
 
 HINTS = ("code", "paper")
 
@@ -184,7 +185,7 @@ def fit_transform_gan(step: Any, x: np.ndarray, *, key: jax.Array, num_steps: in
 
   step: GAINStep or a step with the same init/generate/noisy interface. Without
   workdir, num_steps uniform minibatch iterations in one jit; with workdir,
-  ceil(num_steps / (n // batch)) checkpointed epochs through `gan.fit`.
+  ceil(num_steps / (n // batch)) checkpointed epochs through `train.fit_arrays`.
   """
   x = check_incomplete(x)
   _checks.check_int_at_least("num_steps", num_steps, 1)
@@ -203,8 +204,10 @@ def fit_transform_gan(step: Any, x: np.ndarray, *, key: jax.Array, num_steps: in
     fingerprint = {"imputer": type(step).__name__,
                    "step": {f.name: getattr(step, f.name) for f in dataclasses.fields(step)},
                    "data_shape": list(x.shape)}
-    state, _ = gan.fit(state, step, data, key=k_train, workdir=workdir, epochs=epochs,
-                       batch_size=batch, fingerprint=fingerprint)
+    order_key, step_key = jax.random.split(k_train)
+    state, _ = fit_arrays(step, state, data, key=order_key, step_key=step_key,
+                          workdir=workdir, epochs=epochs, batch_size=batch,
+                          fingerprint=fingerprint)
   imputed = np.asarray(_impute(step, state.g_params, scaled, m, k_impute), np.float64)
   return imputed * span + low
 

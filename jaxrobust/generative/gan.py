@@ -1,4 +1,4 @@
-"""A small GAN core: losses, a two-player state, one update per player, trainers.
+"""A small GAN core: losses, a two-player state, one update per player, a step.
 
 Two players, each a pure apply function plus optax:
 
@@ -20,7 +20,9 @@ discriminator with train=False, so the power iteration runs from the stored
 
 Each step returns metrics with "loss" (the two players' losses summed) and
 "grad_norm" (the norm of both gradients), the two fields the epoch driver
-watches for divergence.
+watches for divergence: a step trains on the in-memory trainer as it is
+(`train.fit_arrays(step, state, {"x": images, "cond": labels}, ...)`, resumable),
+or `run_steps` (uniform minibatches, one jit, no checkpoints).
 
 References: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
 (non-saturating loss); Lim & Ye, "Geometric GAN", 2017, and Miyato et al.,
@@ -37,13 +39,11 @@ from typing import Any, Callable, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
 from jaxrobust import _checks
-from jaxrobust.data.batching import epoch_permutation, num_batches
-from jaxrobust.train.driver import run_epochs
+from jaxrobust.train.state import optax_update
 
 GAN_LOSSES = ("non_saturating", "hinge", "least_squares")
 
@@ -146,9 +146,8 @@ class GANState:
 def _update(params, opt_state, tx, loss_fn):
   """One optax step on loss_fn(params) -> (loss, (collections, aux))."""
   (loss, (collections, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-  updates, opt_state = tx.update(grads, opt_state, params)
-  return (optax.apply_updates(params, updates), opt_state, collections, loss,
-          optax.tree.norm(grads), aux)
+  params, opt_state = optax_update(tx, grads, opt_state, params)
+  return params, opt_state, collections, loss, optax.tree.norm(grads), aux
 
 
 def discriminator_update(state: GANState, loss_fn: Callable, d_tx: optax.GradientTransformation
@@ -273,46 +272,3 @@ def run_steps(state: Any, data: Any, key: jax.Array, *, step_fn: StepFn, num_ste
     return step_fn(state, jax.tree.map(lambda a: a[idx], data), k_step)
 
   return jax.lax.scan(body, state, None, length=num_steps)
-
-
-def fit(state: Any, step_fn: StepFn, data: Any, *, key: jax.Array, workdir: str,
-        epochs: int, batch_size: int, fingerprint: dict,
-        evaluate: Callable[[Any, dict, list], dict] | None = None,
-        progress: bool = False, checkpoint_extra: dict | None = None
-        ) -> tuple[Any, list[dict]]:
-  """Trains `epochs` shuffled epochs of step_fn on the epoch driver (`run_epochs`).
-
-  data: pytree of host arrays [N, ...] (e.g. {"x": images, "cond": labels}).
-  Each epoch is one jitted `lax.scan` over its batches; the epoch's order
-  and step keys derive from (key, epoch, step) alone, and the state is
-  checkpointed after every epoch under workdir, so a run killed and restarted
-  with the same arguments resumes and ends in the same state. step_fn must
-  return metrics with "loss" and "grad_norm" (`gan_step` does).
-  Returns (state, one metrics record per epoch).
-  """
-  n = _check_data(data, batch_size)
-  _checks.check_int_at_least("epochs", epochs, 1)
-  steps = num_batches(n, batch_size)
-  data_key, step_key = jax.random.split(key)
-
-  @jax.jit
-  def scan_epoch(state, batches):
-    def body(state, batch):
-      state, metrics = step_fn(state, batch, jax.random.fold_in(step_key, state.step))
-      return state, metrics
-    state, metrics = jax.lax.scan(body, state, batches)
-    sums = jax.tree.map(lambda m: jnp.sum(m, axis=0), metrics)
-    return state, sums, jnp.stack([metrics["loss"], metrics["grad_norm"]], axis=1)
-
-  def train_epoch(state, epoch, tick):
-    order = epoch_permutation(data_key, epoch, n)[:steps * batch_size]
-    batches = jax.tree.map(
-        lambda a: np.asarray(a)[order].reshape((steps, batch_size) + np.shape(a)[1:]), data)
-    state, sums, per_step = scan_epoch(state, batches)
-    tick(steps)
-    return state, sums, np.asarray(per_step)
-
-  return run_epochs(state, train_epoch, evaluate or (lambda *_: {}), workdir=workdir,
-                    fingerprint=fingerprint, epochs=epochs, steps_per_epoch=steps,
-                    learning_rate=None, progress=progress,
-                    checkpoint_extra=checkpoint_extra)

@@ -12,8 +12,8 @@ combined as sum_t alpha_t g_t with
   "min_norm_ub": alpha from the task gradients with respect to the shared
                  representation z [batch, d] instead (Sener & Koltun's MGDA-UB,
                  an upper bound; one backward pass through the encoder).
-Each head gets its own task's gradient, unweighted, as in Sener & Koltun. An
-epoch is one jitted `lax.scan`.
+Each head gets its own task's gradient, unweighted, as in Sener & Koltun. The
+epochs run on the in-memory trainer (`train.fit_arrays`: one `lax.scan` an epoch).
 
 References: Yamaguchi, Kanai, Shioda & Takeda, "Multiple Pretext-Task for
 Self-Supervised Learning via Mixing Multiple Image Transformations"
@@ -37,7 +37,7 @@ from jaxrobust.data.info import DatasetInfo
 from jaxrobust.selfsup.min_norm import min_norm_from_gradients
 from jaxrobust.selfsup.network import MultiTaskNet, build_encoder
 from jaxrobust.selfsup.pretext import build_tasks, make_views
-from jaxrobust.train.driver import run_epochs
+from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.state import TrainState
 
 WEIGHTINGS = ("uniform", "min_norm", "min_norm_ub")
@@ -92,9 +92,7 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
   params = variables["params"]
   model_state = {c: v for c, v in variables.items() if c != "params"}
   tx = optax.adamw(learning_rate, weight_decay=weight_decay)
-  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
-                     opt_state=tx.init(params))
-  view_key = jax.random.fold_in(key, 2)
+  state = TrainState.create(params, tx, model_state)
 
   def features(params, model_state, x):
     v = {"params": params, **model_state}
@@ -137,39 +135,25 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
     grads, (losses, alpha, new_state) = jax.grad(total, has_aux=True)(state.params)
     return grads, losses, alpha, new_state
 
-  @jax.jit
-  def train_epoch_program(state, x_all, order):
-    def step(state, idx):
-      views, labels = make_views(built, x_all[idx], jax.random.fold_in(view_key, state.step))
-      update, losses, alpha, new_model_state = (
-          exact_step if weighting == "min_norm" else one_pass_step)(state, views, labels)
-      updates, opt_state = tx.update(update, state.opt_state, state.params)
-      state = state.replace(step=state.step + 1, opt_state=opt_state,
-                            params=optax.apply_updates(state.params, updates),
-                            model_state=new_model_state)
-      return state, jnp.concatenate([jnp.stack([losses.sum(), optax.tree.norm(update)]),
-                                     losses, alpha])
-    return jax.lax.scan(step, state, order)
-
-  data_key = jax.random.fold_in(key, 1)
   names = [n for n, _ in built]
 
-  def train_epoch(state, epoch, tick):
-    order = data.epoch_permutation(data_key, epoch, len(x_all))[:steps * batch_size]
-    state, per_step = train_epoch_program(state, x_all, order.reshape(steps, batch_size))
-    tick(steps)
-    sums = per_step.sum(0)
-    out = {"loss": sums[0], "grad_norm": sums[1]}
-    out.update({f"loss_{n}": sums[2 + i] for i, n in enumerate(names)})
-    out.update({f"alpha_{n}": sums[2 + k + i] for i, n in enumerate(names)})
-    return state, out, np.asarray(per_step[:, :2])
+  def step(state, x, key):
+    views, labels = make_views(built, x, key)
+    update, losses, alpha, new_model_state = (
+        exact_step if weighting == "min_norm" else one_pass_step)(state, views, labels)
+    metrics = {"loss": losses.sum(), "grad_norm": optax.tree.norm(update)}
+    metrics.update({f"loss_{n}": losses[i] for i, n in enumerate(names)})
+    metrics.update({f"alpha_{n}": alpha[i] for i, n in enumerate(names)})
+    return state.apply_gradients(update, tx, model_state=new_model_state), metrics
 
   fingerprint = json.loads(json.dumps({
       "tasks": [[n, list(t.levels)] for n, t in built], "encoder": dict(encoder),
       "feature_dim": feature_dim, "weighting": weighting, "seed": seed,
       "batch_size": batch_size, "learning_rate": learning_rate, "images": len(x_all)}))
-  state, history = run_epochs(state, train_epoch, lambda *_: {}, workdir=workdir,
-                              fingerprint=fingerprint, epochs=epochs, steps_per_epoch=steps,
+  # Views from fold_in(fold_in(key, 2), step), epoch orders from fold_in(key, 1).
+  state, history = fit_arrays(step, state, x_all, key=jax.random.fold_in(key, 1),
+                              step_key=jax.random.fold_in(key, 2), epochs=epochs,
+                              batch_size=batch_size, workdir=workdir, fingerprint=fingerprint,
                               learning_rate=learning_rate, progress=progress)
   return PretextResult(module, state, built, history)
 

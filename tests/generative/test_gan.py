@@ -14,6 +14,7 @@ import optax
 import pytest
 
 from jaxrobust import generative as gen
+from jaxrobust import train
 
 
 class _Generator(nn.Module):
@@ -146,25 +147,18 @@ def test_run_steps_continues_exactly():
   chex.assert_trees_all_close(whole, half, rtol=1e-5, atol=1e-6)
 
 
-def test_fit_checkpoints_and_resumes(tmp_path):
-  """3 epochs straight equal 2 epochs then a restart to 3 in the same workdir."""
+def test_fit_arrays_trains_a_gan_state_and_resumes(tmp_path):
+  """The in-memory trainer takes a GAN step as it is: 3 epochs straight equal 1 epoch
+  then a restart to 3 in the same workdir."""
   state, step, _ = _state()
   data = _toy_data(128)
   kwargs = dict(key=jax.random.key(7), batch_size=32, fingerprint={"toy": 1})
-  whole, log = gen.fit(state, step, data, workdir=str(tmp_path / "a"), epochs=3, **kwargs)
+  whole, log = train.fit_arrays(step, state, data, workdir=str(tmp_path / "a"), epochs=3,
+                                **kwargs)
   assert [r["epoch"] for r in log] == [1, 2, 3] and int(whole.step) == 12
-  gen.fit(state, step, data, workdir=str(tmp_path / "b"), epochs=2, **kwargs)
-  resumed, log = gen.fit(state, step, data, workdir=str(tmp_path / "b"), epochs=3, **kwargs)
-  assert [r["epoch"] for r in log] == [1, 2, 3]
-  chex.assert_trees_all_close(whole, resumed, rtol=1e-5, atol=1e-6)
-
-
-def test_fit_rejects_bad_data():
-  state, step, _ = _state()
-  with pytest.raises(ValueError, match="leading"):
-    gen.fit(state, step, {"x": np.zeros((8, 1)), "cond": np.zeros(7, np.int32)},
-            key=jax.random.key(0), workdir="/nonexistent", epochs=1, batch_size=4,
-            fingerprint={})
-  with pytest.raises(ValueError, match="batch_size"):
-    gen.fit(state, step, _toy_data(8), key=jax.random.key(0), workdir="/nonexistent",
-            epochs=1, batch_size=16, fingerprint={})
+  assert {"train_d_loss", "train_g_loss", "train_d_real"} <= set(log[-1])
+  train.fit_arrays(step, state, data, workdir=str(tmp_path / "b"), epochs=1, **kwargs)
+  resumed, log_b = train.fit_arrays(step, state, data, workdir=str(tmp_path / "b"), epochs=3,
+                                    **kwargs)
+  jax.tree.map(np.testing.assert_array_equal, resumed, whole)
+  assert [r["train_loss"] for r in log_b] == [r["train_loss"] for r in log]

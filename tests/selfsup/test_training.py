@@ -3,6 +3,7 @@
 import json
 import os
 
+import jax
 import numpy as np
 import pytest
 
@@ -28,6 +29,14 @@ def test_one_epoch_per_weighting(tmp_path, weighting):
   assert np.isfinite(last["train_loss"])
   features = selfsup.encode(fit, train.images[:10])
   assert features.shape == (10, 4) and np.isfinite(features).all()
+  # Resumed from epoch 1 (the run above) to 2 = 2 epochs straight.
+  kw = dict(tasks=["rotation", "solarize"], encoder=ENCODER, feature_dim=4,
+            weighting=weighting, epochs=2, batch_size=32)
+  resumed = selfsup.fit_pretext(train.images[:64], train.info, workdir=str(tmp_path), **kw)
+  whole = selfsup.fit_pretext(train.images[:64], train.info, workdir=str(tmp_path / "b"), **kw)
+  jax.tree.map(np.testing.assert_array_equal, resumed.state, whole.state)
+  assert resumed.history == [{**r, "train_time_s": resumed.history[i]["train_time_s"]}
+                             for i, r in enumerate(whole.history)]
 
 
 def test_linear_probe_and_bad_input(tmp_path):
