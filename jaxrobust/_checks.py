@@ -315,3 +315,35 @@ def leading_size(name: str, data) -> int:
     raise ValueError(f"every array of {name} must share its leading (example) axis, got "
                      f"leading sizes {sorted(map(str, sizes))}.")
   return sizes.pop()
+
+
+def check_numbers(name: str, values, *, low: float | None = None, high: float | None = None,
+                  low_open: bool = False) -> None:
+  """A non-empty sequence of real numbers, each finite and in [low, high] ((low, high] if
+  low_open): kernel bandwidths, schedule points."""
+  if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
+      or not len(values):
+    raise ValueError(f"{name} must be a non-empty sequence of real numbers, got {values!r}.")
+  for i, v in enumerate(values):
+    check_real(f"{name}[{i}]", v, low=low, high=high, low_open=low_open)
+
+
+def check_image_batch(name: str, images) -> None:
+  """Images [batch, h, w, c], uint8 (0..255) or float in [0, 1] when concrete (what
+  `data.to_float` accepts), with at least one image."""
+  check_ndim(name, images, ("batch", "height", "width", "channels"))
+  check_nonempty(name, images)
+  dtype = _dtype(images)
+  if dtype == np.uint8:
+    return
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"{name} must be uint8 (0..255) or floating point in [0, 1], got dtype "
+                    f"{dtype}.")
+  check_array_range(name, images, 0.0, 1.0, "float images in 0..255 must be divided by 255")
+
+
+def check_optimizer(learning_rate, weight_decay=0.0) -> None:
+  """An optimizer's learning rate (finite, > 0) and weight decay (finite, >= 0): a negative
+  rate ascends the loss, a negative decay grows the weights."""
+  check_real("learning_rate", learning_rate, low=0.0, low_open=True)
+  check_real("weight_decay", weight_decay, low=0.0)

@@ -92,6 +92,9 @@ def linen_apply(module: nn.Module) -> ApplyFn:
   collection of `variables` is mutable and its new value returned (BatchNorm
   statistics, spectral-norm `u`/`sigma`); when False nothing changes.
   """
+  if not isinstance(module, nn.Module):
+    raise TypeError(f"module must be a flax.linen Module, got {type(module).__name__}.")
+
   def apply(variables, x, cond, train):
     args = (x,) if cond is None else (x, cond)
     mutable = [k for k in variables if k != "params"] if train else False
@@ -202,6 +205,13 @@ def gan_step(state: GANState, batch: Mapping[str, Any], key: jax.Array, *,
   (0 turns it off). Returns (state, {"d_loss", "g_loss", "loss", ...}).
   """
   _checks.check_choice("GAN loss kind", loss, GAN_LOSSES)
+  _checks.check_int("latent_dim", latent_dim, 1)
+  _checks.check_real("r1_weight", r1_weight, low=0.0)
+  if not isinstance(batch, Mapping) or "x" not in batch:
+    raise ValueError(f"batch must be a dict with the real examples under 'x' (and optional "
+                     f"'cond', 'fake_cond'), got {type(batch).__name__} "
+                     f"{tuple(batch) if isinstance(batch, Mapping) else ''}.")
+  _checks.check_nonempty("batch['x']", batch["x"])
   x, cond = batch["x"], batch.get("cond")
   fake_cond = batch.get("fake_cond", cond)
   b = x.shape[0]
@@ -241,6 +251,8 @@ def gan_step(state: GANState, batch: Mapping[str, Any], key: jax.Array, *,
 def sample(state: GANState, generator_apply: ApplyFn, key: jax.Array, num: int,
            latent_dim: int, cond: Any = None) -> jax.Array:
   """num generator samples [num, ...] (eval mode), conditioned on `cond` [num, ...]."""
+  _checks.check_int("num", num, 1)
+  _checks.check_int("latent_dim", latent_dim, 1)
   z = jax.random.normal(key, (num, latent_dim))
   return generator_apply(state.g_variables, z, cond, False)[0]
 
@@ -253,7 +265,6 @@ def _check_data(data: Any, batch_size: int) -> int:
   return n
 
 
-@functools.partial(jax.jit, static_argnames=("step_fn", "num_steps", "batch_size"))
 def run_steps(state: Any, data: Any, key: jax.Array, *, step_fn: StepFn, num_steps: int,
               batch_size: int) -> tuple[Any, dict]:
   """num_steps of step_fn under one jit (`lax.scan`), no checkpoints.
@@ -264,6 +275,17 @@ def run_steps(state: Any, data: Any, key: jax.Array, *, step_fn: StepFn, num_ste
   its batch and its randomness, so two calls of k steps equal one of 2k.
   Returns (state, metrics stacked over steps [num_steps]).
   """
+  _check_data(data, batch_size)
+  _checks.check_int("num_steps", num_steps, 1)
+  if not callable(step_fn):
+    raise TypeError(f"step_fn must be callable (state, batch, key) -> (state, metrics), got "
+                    f"{step_fn!r}.")
+  return _run_steps(state, data, key, step_fn=step_fn, num_steps=num_steps,
+                    batch_size=batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("step_fn", "num_steps", "batch_size"))
+def _run_steps(state, data, key, *, step_fn, num_steps, batch_size):
   n = jax.tree.leaves(data)[0].shape[0]
 
   def body(state, _):
