@@ -246,8 +246,8 @@ class GAIN:
 
   def _step_fields(self, dim: int) -> dict:
     """The step's fields shared by GAIN and its extensions."""
-    return {"dim": dim, "hidden": dim if self.hidden is None else self.hidden, "alpha": float(self.alpha),
-            "hint": self.hint, "hint_rate": float(self.hint_rate),
+    return {"dim": dim, "hidden": dim if self.hidden is None else self.hidden,
+            "alpha": float(self.alpha), "hint": self.hint, "hint_rate": float(self.hint_rate),
             "learning_rate": float(self.learning_rate)}
 
   def fit_transform(self, x: np.ndarray, *, key: jax.Array) -> np.ndarray:
