@@ -119,8 +119,8 @@ def rmse(imputed, complete, missing) -> float:
   the scaled space of the protocol, missing bool [n, d] (True = missing)."""
   imputed, complete = np.asarray(imputed, np.float64), np.asarray(complete, np.float64)
   if not imputed.shape == complete.shape == np.shape(missing) or imputed.ndim != 2:
-    raise ValueError(f"imputed, complete and missing must share one shape [n, d], got "
-                     f"imputed {imputed.shape}, complete {complete.shape}, missing "
+    raise ValueError(f"shapes differ: imputed, complete and missing must share one shape "
+                     f"[n, d], got imputed {imputed.shape}, complete {complete.shape}, missing "
                      f"{np.shape(missing)}.")
   _checks.check_binary_mask("missing", missing)
   missing = np.asarray(missing, bool)
