@@ -261,17 +261,21 @@ def check_binary_mask(name: str, mask, shape: tuple | None = None) -> None:
     raise ValueError(f"{name} must hold only 0 and 1 (or booleans), got {_summary(arr, bad)}.")
 
 
-def check_probabilities(name: str, probs, atol: float = 1e-3) -> None:
-  """Rows of probabilities [..., classes] in [0, 1] summing to 1 (concrete values)."""
+def check_probabilities(name: str, probs, atol: float = 1e-3, zero_rows: bool = False) -> None:
+  """Rows of probabilities [..., classes] in [0, 1] summing to 1 (concrete values);
+  zero_rows: an all-zero row is allowed too (a point that weighs no class)."""
   arr = concrete_value(probs)
   if arr is None or not arr.size:
     return
   check_array_range(name, arr, 0.0, 1.0, "log-probabilities or logits: apply "
                     "jnp.exp or jax.nn.softmax first")
   sums = arr.sum(-1)
-  if np.any(np.abs(sums - 1.0) > atol):
-    raise ValueError(f"{name} rows must sum to 1 (probability vectors), got sums in "
-                     f"[{sums.min()}, {sums.max()}].")
+  bad = np.abs(sums - 1.0) > atol
+  if zero_rows:
+    bad &= sums != 0
+  if np.any(bad):
+    raise ValueError(f"{name} rows must sum to 1{' (or 0)' if zero_rows else ''} "
+                     f"(probability vectors), got sums in [{sums.min()}, {sums.max()}].")
 
 
 def check_gram(name: str, gram) -> None:

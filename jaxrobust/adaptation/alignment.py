@@ -75,8 +75,6 @@ def class_conditional_mmd(source_features: jax.Array, source_labels: jax.Array,
   _checks.check_ndim("source_features", source_features, ("batch", "dim"))
   _checks.check_ndim("target_features", target_features, ("batch", "dim"))
   _checks.check_logits("target_probs", target_probs)
-  # Log-probabilities or logits would weigh target points by negative or unnormalized mass.
-  _checks.check_probabilities("target_probs", target_probs)
   _checks.check_numbers("bandwidths", bandwidths, low=0.0, low_open=True)
   _checks.check_array_range("source_features", source_features)
   _checks.check_array_range("target_features", target_features)
@@ -90,6 +88,9 @@ def class_conditional_mmd(source_features: jax.Array, source_labels: jax.Array,
   num_classes = target_probs.shape[1]
   _checks.check_labels("source_labels", source_labels, num_classes,
                        batch=source_features.shape[0])
+  # Log-probabilities or logits would weigh target points by negative or unnormalized mass;
+  # a zero row is a pseudo-label below the confidence threshold.
+  _checks.check_probabilities("target_probs", target_probs, zero_rows=True)
   onehot = jax.nn.one_hot(source_labels, num_classes, dtype=source_features.dtype)
   count, mass = onehot.sum(0), target_probs.sum(0)
   weights = jnp.concatenate([onehot / jnp.maximum(count, 1.0),

@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from jaxrobust import data
+from jaxrobust import _checks, data
 from jaxrobust.data.info import DatasetInfo
 
 NORMAL, KNOWN, UNKNOWN = 0, 1, 2
@@ -36,6 +36,7 @@ def make_split(dataset: str = "mnist5k", *, normal: Sequence[int], known: Sequen
   """All training points of the `normal` classes, `num_known` labeled points drawn
   (by `seed`, stratified over the classes) from the `known` classes' training
   points, and every test point of the three groups."""
+  _checks.check_int("seed", seed, 0)
   train, test = data.load(dataset, "train", data_dir), data.load(dataset, "test", data_dir)
   groups = {"normal": tuple(normal), "known": tuple(known), "unknown": tuple(unknown)}
   classes = train.info.num_classes

@@ -215,5 +215,7 @@ def test_good_probabilities_and_bandwidths_still_pass():
   onehot = jax.nn.one_hot(Y, 2)
   assert float(ad.class_conditional_mmd(F, Y, F, onehot)) == pytest.approx(0.0, abs=1e-5)
   np.testing.assert_array_equal(ad.pseudo_labels(jnp.zeros((2, 2)), 1.0), jnp.zeros((2, 2)))
+  # Rows zeroed below the confidence threshold weigh no class: allowed, eagerly too.
+  assert np.isfinite(float(ad.class_conditional_mmd(F, Y, F, ad.pseudo_labels(F[:, :2], 0.9))))
   # Under jit the traced confidence passes unchecked (the check is on concrete values).
   assert jax.jit(ad.pseudo_labels)(jnp.zeros((2, 2)), 0.5).shape == (2, 2)
