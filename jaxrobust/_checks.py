@@ -282,7 +282,7 @@ def check_gram(name: str, gram) -> None:
   """A Gram matrix [K, K], K >= 1: square, and (when concrete) finite and symmetric."""
   shape = tuple(np.shape(gram))
   if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
-    raise ValueError(f"{name} must be a square Gram matrix [K, K] with K >= 1, got shape "
+    raise ValueError(f"{name} must be square [K, K] with K >= 1 (a Gram matrix), got shape "
                      f"{shape}.")
   arr = concrete_value(gram)
   if arr is None:
