@@ -226,7 +226,8 @@ def test_bad_input_is_refused_clearly(case):
 
 
 def test_valid_tasks_and_gram_still_work_and_jit_is_unchecked():
-  """The last label of a task applies; a symmetric Gram matrix passes; under jit the label check is static only (no cost, no error for traced labels)."""
+  """The last label of a task applies; a symmetric Gram matrix passes; under jit the label
+  check is static only (no cost, no error for traced labels)."""
   for name in ("solarize", "brightness"):  # a threshold and a blend: the cheapest two
     task = pretext.make(name)
     out = task.apply(IMAGES, jnp.array([0, task.num_classes - 1]))
