@@ -119,6 +119,9 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
 def initialize_from_flags(flag_values) -> bool:
   """`initialize` with the values of `define_flags`' flags (the parsed absl FLAGS
   a binary passes in; flags not defined count as unset)."""
+  if not all(hasattr(flag_values, a) for a in ("__contains__", "__getitem__")):
+    raise TypeError(f"flag_values must be the parsed absl FLAGS (flags.FLAGS), got "
+                    f"{type(flag_values).__name__}.")
   get = lambda name, default=None: (flag_values[name].value if name in flag_values
                                     else default)
   return initialize(get("coordinator_address"), get("num_processes"), get("process_id"),

@@ -45,9 +45,9 @@ def _count(name: str, value, minimum: int) -> None:
 
 def _devices(devices: Sequence[Any] | None) -> list:
   if devices is not None and (isinstance(devices, (str, bytes))
-                              or not isinstance(devices, (Sequence, np.ndarray))):
+                              or not hasattr(devices, "__iter__")):
     raise TypeError(f"devices must be a sequence of jax devices, got {devices!r}.")
-  devices = list(jax.devices() if devices is None else np.ravel(np.asarray(devices, object)))
+  devices = list(jax.devices() if devices is None else np.ravel(np.array(list(devices), object)))
   if not devices:
     raise ValueError("a mesh needs at least one device.")
   bad = [d for d in devices if not isinstance(d, jax.Device)]
@@ -180,6 +180,12 @@ def put(tree: Any, shardings: Any) -> Any:
   """jax.device_put(tree, shardings) that also places on other processes' devices:
   each process passes the same values and copies in its own devices' parts
   (device_put accepts only this process's devices)."""
+  is_sharding = lambda s: isinstance(s, jax.sharding.Sharding)  # noqa: E731
+  bad = [s for s in jax.tree.leaves(shardings, is_leaf=is_sharding) if not is_sharding(s)]
+  if bad or shardings is None:
+    first = bad[0] if bad else None
+    raise TypeError(f"shardings must be a jax.sharding.Sharding or a tree of them, got "
+                    f"{type(first).__name__} {first!r}.")
   if all(s.is_fully_addressable for s in jax.tree.leaves(
       shardings, is_leaf=lambda s: isinstance(s, jax.sharding.Sharding))):
     return jax.device_put(tree, shardings)

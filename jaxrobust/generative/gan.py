@@ -154,6 +154,17 @@ def _update(params, opt_state, tx, loss_fn):
           optax.tree.norm(grads), aux)
 
 
+def _check_update(state, loss_fn, tx, tx_name: str) -> None:
+  if not isinstance(state, GANState):
+    raise TypeError(f"state must be a GANState (GANState.create), got {type(state).__name__}.")
+  if not callable(loss_fn):
+    raise TypeError(f"loss_fn must be callable params -> (loss, (collections, aux)), got "
+                    f"{loss_fn!r}.")
+  if not isinstance(tx, optax.GradientTransformation):
+    raise TypeError(f"{tx_name} must be an optax.GradientTransformation, got "
+                    f"{type(tx).__name__}.")
+
+
 def discriminator_update(state: GANState, loss_fn: Callable, d_tx: optax.GradientTransformation
                          ) -> tuple[GANState, dict]:
   """One optax step of the discriminator.
@@ -161,6 +172,7 @@ def discriminator_update(state: GANState, loss_fn: Callable, d_tx: optax.Gradien
   loss_fn(d_params) -> (loss, (new d_state, aux metrics dict)). Returns the
   state (step unchanged) and {"d_loss", "d_grad_norm", **aux}.
   """
+  _check_update(state, loss_fn, d_tx, "d_tx")
   params, opt_state, collections, loss, norm, aux = _update(
       state.d_params, state.d_opt_state, d_tx, loss_fn)
   state = state.replace(d_params=params, d_opt_state=opt_state, d_state=collections)
@@ -171,6 +183,7 @@ def generator_update(state: GANState, loss_fn: Callable, g_tx: optax.GradientTra
                      ) -> tuple[GANState, dict]:
   """One optax step of the generator; loss_fn(g_params) -> (loss, (new g_state, aux)).
   Returns the state (step unchanged) and {"g_loss", "g_grad_norm", **aux}."""
+  _check_update(state, loss_fn, g_tx, "g_tx")
   params, opt_state, collections, loss, norm, aux = _update(
       state.g_params, state.g_opt_state, g_tx, loss_fn)
   state = state.replace(g_params=params, g_opt_state=opt_state, g_state=collections)
@@ -179,6 +192,12 @@ def generator_update(state: GANState, loss_fn: Callable, g_tx: optax.GradientTra
 
 def finish_step(state: GANState, metrics: dict) -> tuple[GANState, dict]:
   """Advances the step and adds "loss" and "grad_norm" (what the driver watches)."""
+  need = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+  if not isinstance(metrics, Mapping) or any(k not in metrics for k in need):
+    have = tuple(metrics) if isinstance(metrics, Mapping) else type(metrics).__name__
+    raise ValueError(f"metrics must hold {need} (the two updates' metrics merged), got {have}.")
+  if not hasattr(state, "step") or not hasattr(state, "replace"):
+    raise TypeError(f"state must be a GANState, got {type(state).__name__}.")
   metrics = dict(metrics)
   metrics["loss"] = metrics["d_loss"] + metrics["g_loss"]
   metrics["grad_norm"] = jnp.sqrt(jnp.square(metrics["d_grad_norm"])

@@ -168,6 +168,18 @@ CASES = {
                                             ValueError, ["batch", "'x'", "images"]),
     "generative.gan_step:unknown_loss": (_gan_step(loss="wgan"), ValueError,
                                          ["GAN loss kind", "wgan"]),
+    "generative.discriminator_update:not_a_state": (
+        lambda: gen.discriminator_update({"d_params": {}}, lambda p: (0.0, ({}, {})),
+                                         optax.sgd(0.1)), TypeError, ["state", "GANState"]),
+    "generative.discriminator_update:loss_fn_not_callable": (
+        lambda: gen.discriminator_update(_state()[0], 1.0, optax.sgd(0.1)), TypeError,
+        ["loss_fn", "callable"]),
+    "generative.generator_update:tx_not_optax": (
+        lambda: gen.generator_update(_state()[0], lambda p: (0.0, ({}, {})), 0.1), TypeError,
+        ["g_tx", "optax.GradientTransformation", "float"]),
+    "generative.finish_step:missing_metrics": (
+        lambda: gen.finish_step(_state()[0], {"d_loss": 1.0}), ValueError,
+        ["metrics", "g_loss", "('d_loss',)"]),
     "generative.sample:num_zero": (
         lambda: gen.sample(_state()[0], _state()[1], KEY, 0, 2), ValueError, ["num", ">= 1"]),
     "generative.sample:latent_dim_negative": (

@@ -84,6 +84,11 @@ CASES = {
         lambda: sharding.shard_local_batch([DEVICE], np.zeros(4)), TypeError, ["mesh", "list"]),
     "sharding.host_rows:batch_zero": (lambda: sharding.host_rows(MESH, 0), ValueError,
                                       ["batch", ">= 1", "0"]),
+    "sharding.put:not_a_sharding": (lambda: sharding.put({"w": np.zeros(2)}, DEVICE), TypeError,
+                                    ["shardings", "jax.sharding.Sharding"]),
+    "sharding.put:tree_with_a_spec": (
+        lambda: sharding.put({"w": np.zeros(2)}, {"w": P()}), TypeError,
+        ["shardings", "tree of them", "P()"]),
     "sharding.replicate:not_a_mesh": (lambda: sharding.replicate(DEVICE, {}), TypeError,
                                       ["mesh", "Mesh"]),
     # multi-host start-up
@@ -113,6 +118,9 @@ CASES = {
                                      ["missing", "num_processes", "process_id"]),
     "distributed.initialize:no_host": (lambda: distributed.initialize(":1234", 2, 0),
                                        ValueError, ["coordinator_address", "':1234'"]),
+    "distributed.initialize_from_flags:not_flags": (
+        lambda: distributed.initialize_from_flags(None), TypeError,
+        ["flag_values", "absl FLAGS", "NoneType"]),
     "distributed.initialize:auto_not_bool": (lambda: distributed.initialize(auto="yes"),
                                              TypeError, ["auto", "True or False", "'yes'"]),
 }
