@@ -121,6 +121,13 @@ class FusionData:
                        "target example per class.")
     if len(self.outer_y) == 0:
       raise ValueError("the outer dataset is empty.")
+    for part, classes in (("target", self.target_classes), ("test", self.target_classes),
+                          ("outer", self.outer_classes)):
+      x, y = getattr(self, f"{part}_x"), getattr(self, f"{part}_y")
+      _checks.check_same_length(**{f"{part}_x": x, f"{part}_y": y})
+      _checks.check_unit_images(f"{part}_x", x)
+      # A label beyond its classes would land in the other domain's joint classes.
+      _checks.check_labels(f"{part}_y", y, classes)
     if self.target_x.shape[1:] != self.outer_x.shape[1:]:
       raise ValueError(f"target and outer images differ in shape: {self.target_x.shape[1:]} "
                        f"vs {self.outer_x.shape[1:]} (prepare_images brings both to one).")
@@ -149,6 +156,13 @@ def load_fusion_data(target: str, outer: str, *, resolution: int, per_class: int
   """The target's few-shot train subset and test split, and the outer train split
   (its first `max_outer` examples when > 0), all at `resolution` with the target's
   channels (`jaxrobust.data.load` names: "digits", "mnist5k", TFDS "cifar100", ...)."""
+  # Checked before any dataset is read.
+  _checks.check_int("resolution", resolution, 1)
+  _checks.check_int("per_class (target examples per class)", per_class, 1)
+  _checks.check_int("seed", seed, 0)
+  _checks.check_int("max_outer", max_outer, 0)
+  if not isinstance(shared_classes, bool):
+    raise TypeError(f"shared_classes must be True or False, got {shared_classes!r}.")
   train, test = data.load(target, "train", data_dir), data.load(target, "test", data_dir)
   out = data.load(outer, "train", data_dir)
   channels = train.info.input_shape[-1]
@@ -173,7 +187,13 @@ def training_set(fusion: FusionData, *, domains: str, target_fraction: float = 0
   the data to exactly that many examples (GANs trained on different data then
   take the same number of steps per epoch); 0 or less keeps the natural size.
   """
+  if not isinstance(fusion, FusionData):
+    raise TypeError(f"fusion must be a FusionData (load_fusion_data), got "
+                    f"{type(fusion).__name__}.")
   _checks.check_choice("domains", domains, ("both", "target", "outer"))
+  if isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer)):
+    raise ValueError(f"epoch_size must be an integer (<= 0: the natural size), got "
+                     f"{epoch_size!r}.")
   _checks.check_number("target_fraction", target_fraction, low=0, high=1, low_open=True)
   if domains == "both" and target_fraction >= 1:
     raise ValueError("target_fraction must be < 1 with domains='both' (1 leaves no outer).")

@@ -24,6 +24,13 @@ SHAPE = (8, 8, 1)
 COND = {"labels": jnp.zeros(2, jnp.int32), "domains": jnp.zeros(2, jnp.int32)}
 
 
+def _fusion(**fields):
+  x, y = np.zeros((4, *SHAPE), np.float32), np.array([0, 1, 0, 1], np.int32)
+  args = dict(target_x=x, target_y=y, test_x=x, test_y=y, outer_x=x, outer_y=y,
+              target_classes=2, outer_classes=2, shared_classes=True, mean=(0.5,), std=(0.25,))
+  return df.FusionData(**{**args, **fields})
+
+
 def _gan():
   return df.make_gan(SHAPE, 2, latent_dim=4, g_features=(4,), d_features=(4,), embed_dim=4)
 
@@ -290,8 +297,39 @@ CASES = {
     "generative.domain_fusion.frechet_distance:one_example": (
         lambda: df.frechet_distance(np.zeros((1, 2)), np.zeros((3, 2))), ValueError,
         ["features", "n >= 2"]),
+    "generative.domain_fusion.training_set:not_fusion_data": (
+        lambda: df.training_set(None, domains="both"), TypeError,
+        ["fusion", "FusionData", "NoneType"]),
     "generative.domain_fusion.training_set:unknown_domains": (
-        lambda: df.training_set(None, domains="all"), ValueError, ["domains", "all", "both"]),
+        lambda: df.training_set(_fusion(), domains="all"), ValueError,
+        ["domains", "all", "both"]),
+    "generative.domain_fusion.training_set:epoch_size_float": (
+        lambda: df.training_set(_fusion(), domains="both", epoch_size=10.5), ValueError,
+        ["epoch_size", "integer", "10.5"]),
+    "generative.domain_fusion.training_set:target_fraction_one": (
+        lambda: df.training_set(_fusion(), domains="both", target_fraction=1.0), ValueError,
+        ["target_fraction", "< 1"]),
+    "generative.domain_fusion.FusionData:empty_target": (
+        lambda: _fusion(target_x=np.zeros((0, *SHAPE), np.float32),
+                        target_y=np.zeros(0, np.int32)), ValueError, ["target", "empty"]),
+    "generative.domain_fusion.FusionData:outer_label_out_of_range": (
+        lambda: _fusion(outer_y=np.array([0, 1, 2, 0], np.int32)), ValueError,
+        ["outer_y", "[0, 2)"]),
+    "generative.domain_fusion.FusionData:images_255": (
+        lambda: _fusion(test_x=np.full((4, *SHAPE), 255.0, np.float32)), ValueError,
+        ["test_x", "[0.0, 1.0]"]),
+    "generative.domain_fusion.load_fusion_data:max_outer_negative": (
+        lambda: df.load_fusion_data("digits", "mnist5k", resolution=8, per_class=1,
+                                    shared_classes=True, seed=0, max_outer=-1), ValueError,
+        ["max_outer", ">= 0", "-1"]),
+    "generative.domain_fusion.load_fusion_data:shared_classes_text": (
+        lambda: df.load_fusion_data("digits", "mnist5k", resolution=8, per_class=1,
+                                    shared_classes="yes", seed=0), TypeError,
+        ["shared_classes", "'yes'"]),
+    "generative.domain_fusion.load_fusion_data:resolution_zero": (
+        lambda: df.load_fusion_data("digits", "mnist5k", resolution=0, per_class=1,
+                                    shared_classes=True, seed=0), ValueError,
+        ["resolution", ">= 1"]),
 }
 
 
