@@ -146,12 +146,12 @@ CASES = {
     "anomaly.make_split:overlapping_classes": (
         lambda: anomaly.make_split(normal=(0,), known=(0,), unknown=(5,), num_known=1, seed=0),
         ValueError, ["disjoint"]),
-    "anomaly.make_split:class_out_of_range": (
-        lambda: anomaly.make_split(normal=(0,), known=(10,), unknown=(5,), num_known=1, seed=0),
-        ValueError, ["known classes", "[0, 10)", "(10,)"]),
+    "anomaly.make_split:negative_class": (
+        lambda: anomaly.make_split(normal=(0,), known=(-1,), unknown=(5,), num_known=1, seed=0),
+        ValueError, ["known classes", ">= 0", "(-1,)"]),
     "anomaly.make_split:num_known_zero": (
         lambda: anomaly.make_split(normal=(0,), known=(1,), unknown=(5,), num_known=0, seed=0),
-        ValueError, ["num_known", "0"]),
+        ValueError, ["num_known", ">= 1", "0"]),
     "anomaly.make_split:seed_float": (
         lambda: anomaly.make_split(normal=(0,), known=(1,), unknown=(5,), num_known=1,
                                    seed=0.5), ValueError, ["seed", "0.5"]),
