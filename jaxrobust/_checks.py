@@ -261,24 +261,28 @@ def check_binary_mask(name: str, mask, shape: tuple | None = None) -> None:
     raise ValueError(f"{name} must hold only 0 and 1 (or booleans), got {_summary(arr, bad)}.")
 
 
-def check_probabilities(name: str, probs, atol: float = 1e-3) -> None:
-  """Rows of probabilities [..., classes] in [0, 1] summing to 1 (concrete values)."""
+def check_probabilities(name: str, probs, atol: float = 1e-3, zero_rows: bool = False) -> None:
+  """Rows of probabilities [..., classes] in [0, 1] summing to 1 (concrete values);
+  zero_rows: an all-zero row is allowed too (a point that weighs no class)."""
   arr = concrete_value(probs)
   if arr is None or not arr.size:
     return
   check_array_range(name, arr, 0.0, 1.0, "log-probabilities or logits: apply "
                     "jnp.exp or jax.nn.softmax first")
   sums = arr.sum(-1)
-  if np.any(np.abs(sums - 1.0) > atol):
-    raise ValueError(f"{name} rows must sum to 1 (probability vectors), got sums in "
-                     f"[{sums.min()}, {sums.max()}].")
+  bad = np.abs(sums - 1.0) > atol
+  if zero_rows:
+    bad &= sums != 0
+  if np.any(bad):
+    raise ValueError(f"{name} rows must sum to 1{' (or 0)' if zero_rows else ''} "
+                     f"(probability vectors), got sums in [{sums.min()}, {sums.max()}].")
 
 
 def check_gram(name: str, gram) -> None:
   """A Gram matrix [K, K], K >= 1: square, and (when concrete) finite and symmetric."""
   shape = tuple(np.shape(gram))
   if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
-    raise ValueError(f"{name} must be a square Gram matrix [K, K] with K >= 1, got shape "
+    raise ValueError(f"{name} must be square [K, K] with K >= 1 (a Gram matrix), got shape "
                      f"{shape}.")
   arr = concrete_value(gram)
   if arr is None:
@@ -315,3 +319,35 @@ def leading_size(name: str, data) -> int:
     raise ValueError(f"every array of {name} must share its leading (example) axis, got "
                      f"leading sizes {sorted(map(str, sizes))}.")
   return sizes.pop()
+
+
+def check_numbers(name: str, values, *, low: float | None = None, high: float | None = None,
+                  low_open: bool = False) -> None:
+  """A non-empty sequence of real numbers, each finite and in [low, high] ((low, high] if
+  low_open): kernel bandwidths, schedule points."""
+  if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
+      or not len(values):
+    raise ValueError(f"{name} must be a non-empty sequence of real numbers, got {values!r}.")
+  for i, v in enumerate(values):
+    check_real(f"{name}[{i}]", v, low=low, high=high, low_open=low_open)
+
+
+def check_image_batch(name: str, images) -> None:
+  """Images [batch, h, w, c], uint8 (0..255) or float in [0, 1] when concrete (what
+  `data.to_float` accepts), with at least one image."""
+  check_ndim(name, images, ("batch", "height", "width", "channels"))
+  check_nonempty(name, images)
+  dtype = _dtype(images)
+  if dtype == np.uint8:
+    return
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"{name} must be uint8 (0..255) or floating point in [0, 1], got dtype "
+                    f"{dtype}.")
+  check_array_range(name, images, 0.0, 1.0, "float images in 0..255 must be divided by 255")
+
+
+def check_optimizer(learning_rate, weight_decay=0.0) -> None:
+  """An optimizer's learning rate (finite, > 0) and weight decay (finite, >= 0): a negative
+  rate ascends the loss, a negative decay grows the weights."""
+  check_real("learning_rate", learning_rate, low=0.0, low_open=True)
+  check_real("weight_decay", weight_decay, low=0.0)

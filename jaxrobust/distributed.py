@@ -47,10 +47,22 @@ def define_flags() -> None:
 def _int(name: str, value) -> int | None:
   if value is None or value == "":
     return None
+  if isinstance(value, (bool, float)):
+    raise ValueError(f"{name} must be an integer, got {value!r}.")
   try:
     return int(value)
   except (TypeError, ValueError):
     raise ValueError(f"{name} must be an integer, got {value!r}.") from None
+
+
+def _check_address(address) -> None:
+  """host:port with a non-empty host and a port in [1, 65535] ("[::1]:1234" for IPv6)."""
+  must = "coordinator_address must be host:port (a host name or IP, and a port in [1, 65535])"
+  if not isinstance(address, str) or ":" not in address:
+    raise ValueError(f"{must}, got {address!r}.")
+  host, port = address.rsplit(":", 1)
+  if not host or host in ("[]",) or not port.isdigit() or not 1 <= int(port) <= 65535:
+    raise ValueError(f"{must}, got {address!r}.")
 
 
 def settings(coordinator_address: str | None = None, num_processes: int | None = None,
@@ -73,9 +85,7 @@ def settings(coordinator_address: str | None = None, num_processes: int | None =
     raise ValueError(f"a multi-host run needs coordinator_address, num_processes and "
                      f"process_id; missing {missing} (flags --{' --'.join(missing)} or "
                      f"environment {', '.join(ENV[k] for k in missing)}).")
-  if ":" not in values["coordinator_address"]:
-    raise ValueError(f"coordinator_address must be host:port, got "
-                     f"{values['coordinator_address']!r}.")
+  _check_address(values["coordinator_address"])
   if values["num_processes"] < 1:
     raise ValueError(f"num_processes must be >= 1, got {values['num_processes']}.")
   if not 0 <= values["process_id"] < values["num_processes"]:
@@ -93,6 +103,8 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
   auto: with nothing configured, call jax.distributed.initialize() without
   arguments so JAX detects the cluster (TPU pods, SLURM, Open MPI).
   """
+  if not isinstance(auto, bool):
+    raise TypeError(f"auto must be True or False, got {auto!r}.")
   if jax.distributed.is_initialized():
     return True
   values = settings(coordinator_address, num_processes, process_id)
@@ -107,6 +119,9 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
 def initialize_from_flags(flag_values) -> bool:
   """`initialize` with the values of `define_flags`' flags (the parsed absl FLAGS
   a binary passes in; flags not defined count as unset)."""
+  if not all(hasattr(flag_values, a) for a in ("__contains__", "__getitem__")):
+    raise TypeError(f"flag_values must be the parsed absl FLAGS (flags.FLAGS), got "
+                    f"{type(flag_values).__name__}.")
   get = lambda name, default=None: (flag_values[name].value if name in flag_values
                                     else default)
   return initialize(get("coordinator_address"), get("num_processes"), get("process_id"),

@@ -36,10 +36,29 @@ from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 DATA, MODEL = "data", "model"
 
 
+def _count(name: str, value, minimum: int) -> None:
+  """value is an int (not a bool or float) >= minimum. (_checks shares this floor, and
+  the floors allow no sideways import: the one integer check is kept here.)"""
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
 def _devices(devices: Sequence[Any] | None) -> list:
-  devices = list(jax.devices() if devices is None else devices)
+  if devices is not None and (isinstance(devices, (str, bytes))
+                              or not hasattr(devices, "__iter__")):
+    raise TypeError(f"devices must be a sequence of jax devices, got {devices!r}.")
+  devices = list(jax.devices() if devices is None else np.ravel(np.array(list(devices), object)))
   if not devices:
     raise ValueError("a mesh needs at least one device.")
+  bad = [d for d in devices if not isinstance(d, jax.Device)]
+  if bad:
+    raise TypeError(f"devices must be jax devices (jax.devices()), got {bad[0]!r}.")
+  # jax.make_mesh accepts a device twice; its shards would then alias one memory.
+  seen = set()
+  repeated = [d for d in devices if d in seen or seen.add(d)]
+  if repeated:
+    raise ValueError(f"devices must be distinct, got {repeated[0]} more than once in "
+                     f"{len(devices)} devices.")
   return devices
 
 
@@ -61,8 +80,7 @@ def population_mesh(members: int, model: int | None = None,
   """
   devices = _devices(devices)
   n = len(devices)
-  if not isinstance(members, int) or members < 1:
-    raise ValueError(f"members must be an integer >= 1, got {members!r}.")
+  _count("members", members, 1)
   if model is None:
     model = math.gcd(members, n)
   valid = [m for m in range(1, n + 1) if n % m == 0 and members % m == 0]
@@ -73,18 +91,28 @@ def population_mesh(members: int, model: int | None = None,
                        devices=devices)
 
 
+def _check_mesh(mesh) -> None:
+  if not isinstance(mesh, Mesh):
+    raise TypeError(f"mesh must be a jax.sharding.Mesh (data_mesh, population_mesh), got "
+                    f"{type(mesh).__name__}.")
+
+
 def data_size(mesh: Mesh) -> int:
   """Devices along the mesh's data axis (1 if it has none)."""
+  _check_mesh(mesh)
   return mesh.shape.get(DATA, 1)
 
 
 def model_size(mesh: Mesh) -> int:
   """Devices along the mesh's model axis (1 if it has none)."""
+  _check_mesh(mesh)
   return mesh.shape.get(MODEL, 1)
 
 
 def padded_to(n: int, multiple: int) -> int:
   """The smallest multiple of `multiple` >= n (so every device gets a row)."""
+  _count("n", n, 0)
+  _count("multiple", multiple, 1)
   return -(-n // multiple) * multiple
 
 
@@ -107,6 +135,7 @@ def _check_divisible(mesh: Mesh, arrays, axis: int, what: str) -> None:
 def shard_batch(mesh: Mesh, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
   """Places host arrays [batch, ...] (the global batch, the same on every process)
   split along batch over the data axis (replicated over a model axis)."""
+  _check_mesh(mesh)
   _check_divisible(mesh, arrays, 0, "Batch of shape")
   return tuple(_place(mesh, a, P(DATA)) for a in arrays)
 
@@ -114,6 +143,7 @@ def shard_batch(mesh: Mesh, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
 def shard_member_batch(mesh: Mesh, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
   """Places per-member batches [members, batch, ...]: members over the model axis,
   batch over the data axis."""
+  _check_mesh(mesh)
   _check_divisible(mesh, arrays, 1, "Member batch of shape")
   for a in arrays:
     if np.shape(a)[0] % model_size(mesh):
@@ -125,6 +155,8 @@ def shard_member_batch(mesh: Mesh, *arrays: np.ndarray) -> tuple[jax.Array, ...]
 def host_rows(mesh: Mesh, batch: int) -> slice:
   """The rows of a global batch [batch, ...] that this process's devices hold
   along the data axis (all rows on one host): what a per-host loader reads."""
+  _check_mesh(mesh)
+  _count("batch", batch, 1)
   sharding = NamedSharding(mesh, P(DATA))
   rows = sorted({index[0].indices(batch)[:2]
                  for index in sharding.addressable_devices_indices_map((batch,)).values()})
@@ -138,6 +170,7 @@ def host_rows(mesh: Mesh, batch: int) -> slice:
 def shard_local_batch(mesh: Mesh, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
   """Global arrays from each process's own rows ([batch / processes, ...] here,
   rows `host_rows(mesh, batch)` of the global batch), split over the data axis."""
+  _check_mesh(mesh)
   sharding = NamedSharding(mesh, P(DATA))
   return tuple(jax.make_array_from_process_local_data(sharding, np.asarray(a))
                for a in arrays)
@@ -147,6 +180,12 @@ def put(tree: Any, shardings: Any) -> Any:
   """jax.device_put(tree, shardings) that also places on other processes' devices:
   each process passes the same values and copies in its own devices' parts
   (device_put accepts only this process's devices)."""
+  is_sharding = lambda s: isinstance(s, jax.sharding.Sharding)  # noqa: E731
+  bad = [s for s in jax.tree.leaves(shardings, is_leaf=is_sharding) if not is_sharding(s)]
+  if bad or shardings is None:
+    first = bad[0] if bad else None
+    raise TypeError(f"shardings must be a jax.sharding.Sharding or a tree of them, got "
+                    f"{type(first).__name__} {first!r}.")
   if all(s.is_fully_addressable for s in jax.tree.leaves(
       shardings, is_leaf=lambda s: isinstance(s, jax.sharding.Sharding))):
     return jax.device_put(tree, shardings)
@@ -165,12 +204,24 @@ def _put_global(leaf, sharding):
 
 def replicate(mesh: Mesh, tree: Any) -> Any:
   """Places every leaf of tree on all devices of the mesh."""
+  _check_mesh(mesh)
   return put(tree, NamedSharding(mesh, P()))
 
 
 def shard_members(mesh: Mesh, tree: Any) -> Any:
   """Places a stacked tree (every leaf [members, ...]) split along members over the
   model axis, replicated over data; scalar leaves are replicated."""
+  _check_mesh(mesh)
+  m = model_size(mesh)
+  sizes = {np.shape(leaf)[0] for leaf in jax.tree.leaves(tree) if np.ndim(leaf)}
+  if len(sizes) > 1:
+    raise ValueError(f"every stacked leaf must be [members, ...] with one member count, got "
+                     f"leading sizes {sorted(sizes)}.")
+  if sizes and sizes.pop() % m:
+    k = next(np.shape(leaf)[0] for leaf in jax.tree.leaves(tree) if np.ndim(leaf))
+    raise ValueError(f"{k} members do not divide over the {m} devices of the mesh's model "
+                     f"axis; use a population of a multiple of {m} members or "
+                     f"population_mesh({k}) (model axis: a divisor of {k}).")
   members = NamedSharding(mesh, P(MODEL))
   whole = NamedSharding(mesh, P())
   return put(tree, jax.tree.map(lambda leaf: members if np.ndim(leaf) else whole, tree))

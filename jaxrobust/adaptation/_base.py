@@ -51,6 +51,8 @@ def forward(net: AdaptationNet, params: Any, xs: jax.Array, xt: jax.Array
   pass over both batches."""
   _checks.check_ndim("xs", xs, ("batch", "height", "width", "channels"))
   _checks.check_ndim("xt", xt, ("batch", "height", "width", "channels"))
+  _checks.check_unit_images("xs", xs)
+  _checks.check_unit_images("xt", xt)
   if not xs.shape[0] or not xt.shape[0]:
     raise ValueError(f"a step needs source and target examples, got batches of "
                      f"{xs.shape[0]} and {xt.shape[0]}.")

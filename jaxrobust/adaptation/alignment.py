@@ -47,6 +47,9 @@ def gaussian_kernel(z: jax.Array, bandwidths: Sequence[float] = BANDWIDTHS) -> j
   """The mean of Gaussian kernels exp(-|z_i - z_j|^2 / (b * s)) over b in bandwidths:
   z [n, d] -> [n, n], s the mean squared distance between distinct points (not
   differentiated: the scale follows the features without being a target)."""
+  _checks.check_ndim("z", z, ("points", "dim"))
+  # A bandwidth of 0 divides by zero (NaN), a negative one makes exp grow: not a kernel.
+  _checks.check_numbers("bandwidths", bandwidths, low=0.0, low_open=True)
   sq = jnp.sum(z * z, axis=1)
   d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * z @ z.T, 0.0)
   n = z.shape[0]
@@ -72,6 +75,9 @@ def class_conditional_mmd(source_features: jax.Array, source_labels: jax.Array,
   _checks.check_ndim("source_features", source_features, ("batch", "dim"))
   _checks.check_ndim("target_features", target_features, ("batch", "dim"))
   _checks.check_logits("target_probs", target_probs)
+  _checks.check_numbers("bandwidths", bandwidths, low=0.0, low_open=True)
+  _checks.check_array_range("source_features", source_features)
+  _checks.check_array_range("target_features", target_features)
   _checks.check_same_length(target_features=target_features, target_probs=target_probs)
   if source_features.shape[1] != target_features.shape[1]:
     raise ValueError(f"source and target features must have the same width, got "
@@ -82,6 +88,9 @@ def class_conditional_mmd(source_features: jax.Array, source_labels: jax.Array,
   num_classes = target_probs.shape[1]
   _checks.check_labels("source_labels", source_labels, num_classes,
                        batch=source_features.shape[0])
+  # Log-probabilities or logits would weigh target points by negative or unnormalized mass;
+  # a zero row is a pseudo-label below the confidence threshold.
+  _checks.check_probabilities("target_probs", target_probs, zero_rows=True)
   onehot = jax.nn.one_hot(source_labels, num_classes, dtype=source_features.dtype)
   count, mass = onehot.sum(0), target_probs.sum(0)
   weights = jnp.concatenate([onehot / jnp.maximum(count, 1.0),

@@ -42,6 +42,9 @@ from jaxrobust.adaptation.gradient_reversal import dann_coefficient, reverse_gra
 def pseudo_labels(logits_t: jax.Array, confidence: float = 0.0) -> jax.Array:
   """Soft pseudo-labels [B_t, C]: softmax(logits_t) held fixed, rows whose top
   probability is below `confidence` set to zero (they weigh no class)."""
+  _checks.check_logits("logits_t", logits_t)
+  # Above 1 no row passes: every target point would silently weigh nothing.
+  _checks.check_number("confidence", confidence, low=0, high=1)
   probs = jax.lax.stop_gradient(jax.nn.softmax(logits_t))
   return jnp.where(probs.max(-1, keepdims=True) >= confidence, probs, 0.0)
 

@@ -53,6 +53,9 @@ def conditioning_dim(feature_dim: int, num_classes: int, randomized_dim: int = 0
   randomized_dim 0 chooses as Long et al. do: exact up to MAX_EXACT_DIM, else
   RANDOMIZED_DIM.
   """
+  _checks.check_int("feature_dim", feature_dim, 1)
+  _checks.check_int("num_classes", num_classes, 1)
+  _checks.check_int("randomized_dim", randomized_dim, 0)
   if randomized_dim:
     return randomized_dim
   exact = feature_dim * num_classes
@@ -63,6 +66,7 @@ def condition(features: jax.Array, probs: jax.Array, key: jax.Array,
               randomized_dim: int = 0) -> jax.Array:
   """T(f, g) [batch, conditioning_dim(...)]: the exact or the randomized map."""
   _check_pair(features, probs)
+  _checks.check_int("randomized_dim", randomized_dim, 0)
   d, c = features.shape[1], probs.shape[1]
   if not randomized_dim and d * c <= MAX_EXACT_DIM:
     return multilinear_map(features, probs)
@@ -72,6 +76,8 @@ def condition(features: jax.Array, probs: jax.Array, key: jax.Array,
 
 def entropy(probs: jax.Array) -> jax.Array:
   """H(g) = -sum_c g_c log g_c per example: probs [batch, C] -> [batch] (0 log 0 = 0)."""
+  _checks.check_logits("probs", probs)
+  _checks.check_probabilities("probs", probs)
   return -jnp.sum(jnp.where(probs > 0, probs * jnp.log(jnp.where(probs > 0, probs, 1.0)), 0.0),
                   axis=-1)
 
@@ -79,11 +85,11 @@ def entropy(probs: jax.Array) -> jax.Array:
 def entropy_weights(probs: jax.Array) -> jax.Array:
   """CDAN+E's example weights w = 1 + exp(-H(g)): probs [batch, C] -> [batch], in
   [1 + 1/C, 2] (uniform prediction to one-hot)."""
-  _checks.check_logits("probs", probs)
   return 1.0 + jnp.exp(-entropy(probs))
 
 
 def _check_pair(features, probs) -> None:
   _checks.check_ndim("features", features, ("batch", "dim"))
   _checks.check_logits("probs", probs)
+  _checks.check_probabilities("probs", probs)
   _checks.check_same_length(features=features, probs=probs)

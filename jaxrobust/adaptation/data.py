@@ -82,6 +82,11 @@ def make_pair(source_train: Domain, target_train: Domain, source_test: Domain,
   for role, d in splits.items():
     _checks.check_ndim(f"{role}.images", d.images, ("batch", "height", "width", "channels"))
     _checks.check_same_length(**{f"{role}.images": d.images, f"{role}.labels": d.labels})
+    # The networks read [0, 1] pixels (normalization inside): 0..255 would pass as 255x.
+    _checks.check_unit_images(f"{role}.images", d.images)
+    _checks.check_labels(f"{role}.labels", d.labels)
+    if len(d.labels) and np.min(d.labels) < 0:
+      raise ValueError(f"{role}.labels must be class indices >= 0, got {np.min(d.labels)}.")
     if not len(d.labels):
       raise ValueError(f"the {role} domain ({d.name}) is empty: a domain pair needs "
                        "examples in each of its four splits.")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxrobust import _checks
 
-@jax.custom_vjp
+
 def reverse_gradient(x: jax.Array, coeff: jax.Array) -> jax.Array:
   """Identity forward; the backward pass multiplies the incoming gradient by -coeff.
 
@@ -21,6 +22,13 @@ def reverse_gradient(x: jax.Array, coeff: jax.Array) -> jax.Array:
   then trains the discriminator to tell the domains apart while the feature
   extractor, seeing the reversed gradient, learns to confuse it.
   """
+  # A negative coeff would turn the reversal into plain joint minimisation.
+  _checks.check_number("coeff", coeff, low=0)
+  return _reverse(x, coeff)
+
+
+@jax.custom_vjp
+def _reverse(x, coeff):
   del coeff
   return x
 
@@ -34,7 +42,7 @@ def _backward(coeff, g):
   return (-coeff * g).astype(g.dtype), jnp.zeros_like(coeff)
 
 
-reverse_gradient.defvjp(_forward, _backward)
+_reverse.defvjp(_forward, _backward)
 
 
 def dann_coefficient(progress: jax.Array, gamma: float = 10.0) -> jax.Array:
@@ -43,4 +51,6 @@ def dann_coefficient(progress: jax.Array, gamma: float = 10.0) -> jax.Array:
   Rises from 0 (the discriminator's early, noisy signal does not disturb the
   features) to about 1 (Ganin et al. 2016, Sec. 5.2.2).
   """
+  _checks.check_number("progress", progress, low=0, high=1)
+  _checks.check_number("gamma", gamma, low=0)
   return 2.0 / (1.0 + jnp.exp(-gamma * progress)) - 1.0

@@ -13,6 +13,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
+from jaxrobust import _checks
 from jaxrobust.models.layers import Classifier, Normalize
 
 
@@ -25,6 +26,11 @@ class AdaptationNet(Classifier):
   """
   conv_features: Sequence[int] = (32, 64)
   feature_dim: int = 128
+
+  def __post_init__(self):
+    _checks.check_widths("conv_features", self.conv_features)
+    _checks.check_int("feature_dim", self.feature_dim, 1)
+    super().__post_init__()
 
   def setup(self):
     self.normalize = Normalize(self.mean, self.std)
@@ -50,6 +56,10 @@ class Discriminator(nn.Module):
   """MLP [dense ReLU] * len(hidden) -> one logit per example: inputs [batch, dim] -> [batch]
   (source = 1, target = 0). Ganin et al. (2016) use layers of 100 units for digits."""
   hidden: Sequence[int] = (100, 100)
+
+  def __post_init__(self):
+    _checks.check_widths("hidden", self.hidden)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:

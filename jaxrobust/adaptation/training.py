@@ -58,6 +58,8 @@ class AdaptationResult:
 def embed(net: AdaptationNet, net_params: Any, images: np.ndarray,
           batch_size: int = 1000) -> np.ndarray:
   """Features [n, feature_dim] of images [n, h, w, c], in batches."""
+  _checks.check_image_batch("images", images)
+  _checks.check_int("batch_size", batch_size, 1)
   fn = jax.jit(lambda p, x: net.apply({"params": p}, x, method=AdaptationNet.embed))
   return np.concatenate([np.asarray(fn(net_params, images[i:i + batch_size]))
                          for i in range(0, len(images), batch_size)])
@@ -66,6 +68,9 @@ def embed(net: AdaptationNet, net_params: Any, images: np.ndarray,
 def accuracy(net: AdaptationNet, net_params: Any, images: np.ndarray, labels: np.ndarray,
              batch_size: int = 1000) -> float:
   """Top-1 accuracy of the net on images [n, h, w, c] with labels [n]."""
+  _checks.check_image_batch("images", images)
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_same_length(images=images, labels=labels)
   fn = jax.jit(lambda p, x: net.apply({"params": p}, x).argmax(-1))
   hits = sum(int((np.asarray(fn(net_params, images[i:i + batch_size]))
                   == labels[i:i + batch_size]).sum())
@@ -155,6 +160,8 @@ def fit(config: ml_collections.ConfigDict, workdir: str,
   `train.make_optimizer`), batch_size (per domain), epochs, seed, progress.
   """
   ADAPTATION_METHODS.from_config(config.method)  # a bad name or option fails before data loads
+  _checks.check_optimizer(config.optimizer.learning_rate,
+                          config.optimizer.get("weight_decay", 0.0))
   if pair is None:
     pair = load_pair(config.source, config.target, config.size, config.get("crop", True))
   _check(config, pair)

@@ -41,3 +41,8 @@ class Detector:
 
 def check_positive(name: str, value: float) -> None:
   _checks.check_number(name, value, low=0, low_open=True)
+
+
+def check_hidden(hidden) -> None:
+  """The hidden layer widths of a detector's network: integers >= 1 (may be empty)."""
+  _checks.check_widths("hidden", hidden)

@@ -11,7 +11,8 @@ import dataclasses
 from typing import ClassVar, Sequence
 
 from jaxrobust.anomaly import losses as L
-from jaxrobust.anomaly._base import Detector, check_positive
+from jaxrobust import _checks
+from jaxrobust.anomaly._base import Detector, check_hidden
 from jaxrobust.anomaly.networks import Autoencoder
 
 
@@ -25,7 +26,9 @@ class AutoencoderDetector(Detector):
 
   def __post_init__(self):
     L.check_reduction(self.reduction)
-    check_positive("latent", self.latent)
+    check_hidden(self.hidden)
+    # A width: 2.5 or True is not one (check_positive took any real > 0).
+    _checks.check_int("latent", self.latent, 1)
 
   def build(self, info):
     return Autoencoder(hidden=tuple(self.hidden), latent=self.latent)

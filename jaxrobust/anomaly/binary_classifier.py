@@ -12,13 +12,16 @@ from typing import Sequence
 
 import optax
 
-from jaxrobust.anomaly._base import Detector
+from jaxrobust.anomaly._base import Detector, check_hidden
 from jaxrobust.models.simple import MLP
 
 
 @dataclasses.dataclass(frozen=True)
 class BinaryClassifier(Detector):
   hidden: Sequence[int] = (256,)
+
+  def __post_init__(self):
+    check_hidden(self.hidden)
 
   def build(self, info):
     return MLP(num_classes=2, mean=info.mean, std=info.std, hidden=tuple(self.hidden))

@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxrobust.anomaly import losses as L
-from jaxrobust.anomaly._base import Detector, check_positive
+from jaxrobust import _checks
+from jaxrobust.anomaly._base import Detector, check_hidden, check_positive
 from jaxrobust.anomaly.networks import BiasFreeEncoder, squared_distance
 
 
@@ -35,7 +36,10 @@ class DeepSAD(Detector):
 
   def __post_init__(self):
     check_positive("eta", self.eta)
-    check_positive("features", self.features)
+    check_hidden(self.hidden)
+    _checks.check_int("features", self.features, 1)
+    # A negative eps would move the centre's small coordinates toward 0, not away.
+    _checks.check_real("center_eps", self.center_eps, low=0.0)
 
   def build(self, info):
     return BiasFreeEncoder(hidden=tuple(self.hidden), features=self.features)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from jaxrobust import _checks
 
 REDUCTIONS = ("sum", "mean")
 _LOG2 = 0.6931471805599453
@@ -19,6 +22,16 @@ _LOG2 = 0.6931471805599453
 def check_reduction(reduction: str) -> None:
   if reduction not in REDUCTIONS:
     raise ValueError(f"Unknown reduction {reduction!r}; valid choices: {REDUCTIONS}.")
+
+
+def _check_labelled(values_name: str, values, y) -> None:
+  """y: 0 (normal) / 1 (known anomaly) of values' shape, values >= 0 (concrete values
+  checked: a label 2 would be scored as normal, and A(x) < 0 makes the anomaly term NaN)."""
+  if np.shape(values) != np.shape(y):
+    raise ValueError(f"{values_name} and labels differ in shape: {np.shape(values)} vs "
+                     f"{np.shape(y)}.")
+  _checks.check_binary_mask("y (0 normal, 1 known anomaly)", y)
+  _checks.check_array_range(values_name, values, low=0.0)
 
 
 def reconstruction_error(x: jax.Array, x_hat: jax.Array, reduction: str = "sum") -> jax.Array:
@@ -30,6 +43,8 @@ def reconstruction_error(x: jax.Array, x_hat: jax.Array, reduction: str = "sum")
   `abc_loss`).
   """
   check_reduction(reduction)
+  if np.ndim(x) < 1:
+    raise ValueError(f"x must be a batch [batch, ...], got shape {np.shape(x)}.")
   if x.shape != x_hat.shape:
     raise ValueError(f"x and its reconstruction differ in shape: {x.shape} vs {x_hat.shape}.")
   sq = jnp.square(x - x_hat).reshape(x.shape[0], -1)
@@ -44,6 +59,7 @@ def log1mexp(a: jax.Array) -> jax.Array:
   at log 2 is where both are accurate. Each branch sees an argument safe for
   it, so the unused branch puts no NaN into the gradient.
   """
+  _checks.check_array_range("a", a, low=0.0)
   small = a < _LOG2
   a_small = jnp.where(small, a, _LOG2)
   a_large = jnp.where(small, _LOG2, a)
@@ -62,13 +78,13 @@ def abc_loss(a: jax.Array, y: jax.Array) -> jax.Array:
 
   a: A(x) >= 0 [batch]; y: 0 normal / 1 anomaly [batch].
   """
-  if a.shape != y.shape:
-    raise ValueError(f"A(x) and labels differ in shape: {a.shape} vs {y.shape}.")
+  _check_labelled("A(x)", a, y)
   return jnp.where(y == 1, -log1mexp(a), a)
 
 
 def normal_probability(a: jax.Array) -> jax.Array:
   """p(normal | x) = exp(-A(x)) [batch]."""
+  _checks.check_array_range("A(x)", a, low=0.0)
   return jnp.exp(-a)
 
 
@@ -79,6 +95,7 @@ def deep_sad_loss(sq_dist: jax.Array, y: jax.Array, eta: float, eps: float = 1e-
   distance to the centre; labeled anomalies (y = 1) cost eta times its inverse,
   1 / (dist + eps), so they are pushed away from the centre.
   """
-  if sq_dist.shape != y.shape:
-    raise ValueError(f"distances and labels differ in shape: {sq_dist.shape} vs {y.shape}.")
+  _check_labelled("sq_dist (squared distances)", sq_dist, y)
+  _checks.check_number("eta", eta, low=0, low_open=True)
+  _checks.check_number("eps", eps, low=0, low_open=True)
   return jnp.where(y == 1, eta / (sq_dist + eps), sq_dist)

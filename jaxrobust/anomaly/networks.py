@@ -11,6 +11,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrobust import _checks
+
 
 class Autoencoder(nn.Module):
   """x [batch, h, w, c] in [0, 1] -> reconstruction [batch, h, w, c] in (0, 1).
@@ -20,6 +22,11 @@ class Autoencoder(nn.Module):
   """
   hidden: Sequence[int] = (256,)
   latent: int = 32
+
+  def __post_init__(self):
+    _checks.check_widths("hidden", self.hidden)
+    _checks.check_int("latent", self.latent, 1)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -44,6 +51,11 @@ class BiasFreeEncoder(nn.Module):
   """
   hidden: Sequence[int] = (256,)
   features: int = 32
+
+  def __post_init__(self):
+    _checks.check_widths("hidden", self.hidden)
+    _checks.check_int("features", self.features, 1)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x, train: bool = False):

@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from jaxrobust import data
+from jaxrobust import _checks, data
 from jaxrobust.data.info import DatasetInfo
 
 NORMAL, KNOWN, UNKNOWN = 0, 1, 2
@@ -36,17 +36,24 @@ def make_split(dataset: str = "mnist5k", *, normal: Sequence[int], known: Sequen
   """All training points of the `normal` classes, `num_known` labeled points drawn
   (by `seed`, stratified over the classes) from the `known` classes' training
   points, and every test point of the three groups."""
-  train, test = data.load(dataset, "train", data_dir), data.load(dataset, "test", data_dir)
+  _checks.check_int("seed", seed, 0)
   groups = {"normal": tuple(normal), "known": tuple(known), "unknown": tuple(unknown)}
-  classes = train.info.num_classes
+  # What needs no data is checked before the (slow) load.
   for name, group in groups.items():
-    if not group or any(not isinstance(c, (int, np.integer)) or not 0 <= c < classes
+    if not group or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0
                         for c in group):
-      raise ValueError(f"{name} classes must be a non-empty sequence of class indices in "
-                       f"[0, {classes}), got {group!r}.")
+      raise ValueError(f"{name} classes must be a non-empty sequence of class indices "
+                       f">= 0, got {group!r}.")
   seen = [c for g in groups.values() for c in g]
   if len(set(seen)) != len(seen):
     raise ValueError(f"the normal, known and unknown classes must be disjoint, got {groups}.")
+  _checks.check_int("num_known", num_known, 1)
+  train, test = data.load(dataset, "train", data_dir), data.load(dataset, "test", data_dir)
+  classes = train.info.num_classes
+  for name, group in groups.items():
+    if max(group) >= classes:
+      raise ValueError(f"{name} classes must be a non-empty sequence of class indices in "
+                       f"[0, {classes}), got {group!r}.")
   pool = np.flatnonzero(np.isin(train.labels, groups["known"]))
   if not isinstance(num_known, (int, np.integer)) or not 1 <= num_known <= len(pool):
     raise ValueError(f"num_known must be an integer in [1, {len(pool)}] (the known classes' "

@@ -44,13 +44,18 @@ def fit_detector(detector: Detector, images: np.ndarray, labels: np.ndarray,
   normal points alone.
   """
   labels = np.asarray(labels)
+  if not isinstance(detector, Detector):
+    raise TypeError(f"detector must be an anomaly Detector (anomaly.make), got "
+                    f"{type(detector).__name__}.")
+  _checks.check_image_batch("images", images)
   if len(images) != len(labels):
     raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}.")
   if not np.isin(labels, (0, 1)).all():
     raise ValueError("labels must be 0 (normal) or 1 (known anomaly).")
   _checks.check_int_at_least("epochs", epochs, 1)
-  _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
-  _checks.check_number("weight_decay", weight_decay, low=0)
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_int("seed", seed, 0)
+  _checks.check_optimizer(learning_rate, weight_decay)
   if not detector.uses_anomalies:
     images, labels = images[labels == 0], labels[labels == 0]
   x_all = data.to_float(images)
@@ -85,6 +90,8 @@ def fit_detector(detector: Detector, images: np.ndarray, labels: np.ndarray,
 
 def anomaly_scores(result: FitResult, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
   """The detector's anomaly scores [n] (higher: more anomalous) of images [n, h, w, c]."""
+  _checks.check_image_batch("images", images)
+  _checks.check_int("batch_size", batch_size, 1)
   score = jax.jit(lambda params, extra, x: result.detector.scores(result.module, params,
                                                                    extra, x))
   out = [np.asarray(score(result.state.params, result.state.model_state, data.to_float(x)))
@@ -94,6 +101,10 @@ def anomaly_scores(result: FitResult, images: np.ndarray, batch_size: int = 500)
 
 def auroc(normal_scores: np.ndarray, anomaly_scores: np.ndarray) -> float:
   """Area under the ROC curve of anomalies (positives) against normal points."""
+  for name, s in (("normal_scores", normal_scores), ("anomaly_scores", anomaly_scores)):
+    if np.ndim(s) != 1:
+      raise ValueError(f"{name} must be one score per example [n], got shape {np.shape(s)}.")
+    _checks.check_array_range(name, np.asarray(s, np.float64))
   if len(normal_scores) == 0 or len(anomaly_scores) == 0:
     raise ValueError("auroc needs at least one normal and one anomalous score.")
   y = np.concatenate([np.zeros(len(normal_scores)), np.ones(len(anomaly_scores))])

@@ -59,6 +59,7 @@ def prepare_images(images: np.ndarray, resolution: int, channels: int) -> np.nda
   repetition, 3 -> 1 by the luminance weights of ITU-R BT.601."""
   _checks.check_ndim("images", images, ("batch", "height", "width", "channels"))
   _checks.check_int_at_least("resolution", resolution, 1)
+  _checks.check_choice("channels", channels, (1, 3))
   x = np.asarray(data.to_float(images))
   c = x.shape[-1]
   if c != channels:
@@ -79,6 +80,9 @@ def few_shot_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarra
   """Indices of `per_class` examples of every class (deterministic from seed), shuffled."""
   _checks.check_int_at_least("per_class (target examples per class)", per_class, 1)
   labels = np.asarray(labels)
+  if labels.size:
+    _checks.check_labels("labels", labels)
+    _checks.check_int("labels", int(labels.min()), 0)
   if labels.size == 0:
     raise ValueError("the target dataset is empty: no examples to draw a few-shot set from.")
   rng = np.random.default_rng(seed)
@@ -118,6 +122,13 @@ class FusionData:
                        "target example per class.")
     if len(self.outer_y) == 0:
       raise ValueError("the outer dataset is empty.")
+    for part, classes in (("target", self.target_classes), ("test", self.target_classes),
+                          ("outer", self.outer_classes)):
+      x, y = getattr(self, f"{part}_x"), getattr(self, f"{part}_y")
+      _checks.check_same_length(**{f"{part}_x": x, f"{part}_y": y})
+      _checks.check_unit_images(f"{part}_x", x)
+      # A label beyond its classes would land in the other domain's joint classes.
+      _checks.check_labels(f"{part}_y", y, classes)
     if self.target_x.shape[1:] != self.outer_x.shape[1:]:
       raise ValueError(f"target and outer images differ in shape: {self.target_x.shape[1:]} "
                        f"vs {self.outer_x.shape[1:]} (prepare_images brings both to one).")
@@ -146,6 +157,13 @@ def load_fusion_data(target: str, outer: str, *, resolution: int, per_class: int
   """The target's few-shot train subset and test split, and the outer train split
   (its first `max_outer` examples when > 0), all at `resolution` with the target's
   channels (`jaxrobust.data.load` names: "digits", "mnist5k", TFDS "cifar100", ...)."""
+  # Checked before any dataset is read.
+  _checks.check_int("resolution", resolution, 1)
+  _checks.check_int("per_class (target examples per class)", per_class, 1)
+  _checks.check_int("seed", seed, 0)
+  _checks.check_int("max_outer", max_outer, 0)
+  if not isinstance(shared_classes, bool):
+    raise TypeError(f"shared_classes must be True or False, got {shared_classes!r}.")
   train, test = data.load(target, "train", data_dir), data.load(target, "test", data_dir)
   out = data.load(outer, "train", data_dir)
   channels = train.info.input_shape[-1]
@@ -170,7 +188,13 @@ def training_set(fusion: FusionData, *, domains: str, target_fraction: float = 0
   the data to exactly that many examples (GANs trained on different data then
   take the same number of steps per epoch); 0 or less keeps the natural size.
   """
+  if not isinstance(fusion, FusionData):
+    raise TypeError(f"fusion must be a FusionData (load_fusion_data), got "
+                    f"{type(fusion).__name__}.")
   _checks.check_choice("domains", domains, ("both", "target", "outer"))
+  if isinstance(epoch_size, bool) or not isinstance(epoch_size, (int, np.integer)):
+    raise ValueError(f"epoch_size must be an integer (<= 0: the natural size), got "
+                     f"{epoch_size!r}.")
   _checks.check_number("target_fraction", target_fraction, low=0, high=1, low_open=True)
   if domains == "both" and target_fraction >= 1:
     raise ValueError("target_fraction must be < 1 with domains='both' (1 leaves no outer).")
@@ -239,6 +263,13 @@ def make_gan(image_shape, num_classes: int, *, num_domains: int = 2, latent_dim:
   _checks.check_int_at_least("num_classes", num_classes, 1)
   _checks.check_int_at_least("num_domains", num_domains, 1)
   _checks.check_int_at_least("latent_dim", latent_dim, 1)
+  _checks.check_int("embed_dim", embed_dim, 1)
+  _checks.check_widths("g_features", g_features)
+  _checks.check_widths("d_features", d_features)
+  for name, lr in (("g_learning_rate", g_learning_rate), ("d_learning_rate", d_learning_rate)):
+    _checks.check_real(name, lr, low=0.0, low_open=True)
+  for name, beta in (("b1", b1), ("b2", b2)):
+    _checks.check_real(name, beta, low=0.0, high=1.0)
   return GAN(
       generator=ConditionalGenerator(tuple(image_shape), num_classes, num_domains,
                                      tuple(g_features), embed_dim),
@@ -259,6 +290,9 @@ def train_gan(model: GAN, train_data: dict, *, key: jax.Array, workdir: str, epo
   state: where to start (default: a fresh init from fold_in(key, 0)), e.g. a GAN
   pre-trained on the outer domain for the fine-tuned baseline.
   """
+  if not isinstance(model, GAN):
+    raise TypeError(f"model must be a domain_fusion.GAN (make_gan), got "
+                    f"{type(model).__name__}.")
   if state is None:
     state = model.init(jax.random.fold_in(key, 0))
   fp = {"generator": repr(model.generator), "discriminator": repr(model.discriminator),
@@ -302,6 +336,7 @@ def class_balanced_samples(model: GAN, state: gan.GANState, key: jax.Array, per_
   """per_class generated images of each of classes 0..num_classes-1 in `domain`:
   (images float32 [per_class * num_classes, h, w, c], labels int32)."""
   _checks.check_int_at_least("per_class (generated examples per class)", per_class, 1)
+  _checks.check_int("num_classes", num_classes, 1)
   labels = np.tile(np.arange(num_classes, dtype=np.int32), per_class)
   images = generate(model, state, key, labels, domain=domain, num_classes=num_classes)
   return np.asarray(images), labels
@@ -321,6 +356,13 @@ def mixed_batch(key: jax.Array, real_x, real_y, synth_x, synth_y, batch_size: in
                 num_synthetic: int) -> tuple[jax.Array, jax.Array]:
   """A batch of batch_size - num_synthetic real and num_synthetic generated examples,
   each drawn uniformly with replacement (jit-able; the counts are static)."""
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_int("num_synthetic", num_synthetic, 0, batch_size - 1)
+  _checks.check_same_length(real_x=real_x, real_y=real_y)
+  _checks.check_nonempty("real_y", real_y)
+  if num_synthetic:
+    _checks.check_same_length(synth_x=synth_x, synth_y=synth_y)
+    _checks.check_nonempty("synth_y", synth_y)
   k_real, k_synth = jax.random.split(key)
   n_real = batch_size - num_synthetic
   idx = jax.random.randint(k_real, (n_real,), 0, real_y.shape[0])
@@ -350,6 +392,16 @@ def train_classifier(model, real_x, real_y, key: jax.Array, *, steps: int, batch
     raise ValueError("synthetic_fraction > 0 needs synthetic=(images, labels).")
   if len(real_y) == 0:
     raise ValueError("real_x is empty: the classifier needs real target examples.")
+  _checks.check_int("crop_padding", crop_padding, 0)
+  _checks.check_same_length(real_x=real_x, real_y=real_y)
+  _checks.check_unit_images("real_x", real_x)
+  classes = getattr(model, "num_classes", None)
+  _checks.check_labels("real_y", real_y, classes)
+  _checks.check_int("real_y", int(np.min(real_y)), 0)
+  if synthetic is not None:
+    _checks.check_same_length(**{"synthetic[0]": synthetic[0], "synthetic[1]": synthetic[1]})
+    _checks.check_unit_images("synthetic[0] (images)", synthetic[0])
+    _checks.check_labels("synthetic[1] (labels)", synthetic[1], classes)
   synth_x, synth_y = synthetic if synthetic is not None else (real_x[:1], real_y[:1])
   init_key, data_key, step_key = jax.random.split(key, 3)
   state = init_state(model, tx, tuple(real_x.shape[1:]), init_key)
@@ -374,6 +426,8 @@ def train_classifier(model, real_x, real_y, key: jax.Array, *, steps: int, batch
 def penultimate_features(model, variables_, images, batch_size: int = 500) -> np.ndarray:
   """The input of a `small_cnn`'s output layer (the ReLU of its hidden Dense) [n, hidden]:
   the feature space of the Frechet distance (our classifier stands in for Inception)."""
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_unit_images("images", images)
   @jax.jit
   def features(x):
     _, inter = model.apply(variables_, x, train=False, capture_intermediates=lambda m, _: (
@@ -396,6 +450,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
   if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
     raise ValueError(f"features must be [n, d] with n >= 2 and one d, got {a.shape} and "
                      f"{b.shape}.")
+  _checks.check_array_range("a (features)", a)
+  _checks.check_array_range("b (features)", b)
   mu_a, mu_b = a.mean(0), b.mean(0)
   s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
   w, v = np.linalg.eigh(s_a)

@@ -53,12 +53,14 @@ class _ConditionalAffine(nn.Module):
     return h * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
 
 
-def _check_cond(cond, batch: int) -> tuple[jax.Array, jax.Array]:
+def _check_cond(cond, batch: int, num_classes: int, num_domains: int
+                ) -> tuple[jax.Array, jax.Array]:
   if not isinstance(cond, Mapping) or set(cond) != {"labels", "domains"}:
     raise ValueError("cond must be a dict with exactly the keys 'labels' and 'domains' "
                      f"(int arrays [batch]), got {cond!r}.")
-  for name in ("labels", "domains"):
-    _checks.check_labels(f"cond[{name!r}]", cond[name], batch=batch)
+  # nn.Embed clamps an out-of-range index: a class 12 of 10 would embed as class 9.
+  for name, limit in (("labels", num_classes), ("domains", num_domains)):
+    _checks.check_labels(f"cond[{name!r}]", cond[name], limit, batch=batch)
   return cond["labels"], cond["domains"]
 
 
@@ -86,12 +88,19 @@ class ConditionalGenerator(nn.Module):
   @nn.compact
   def __call__(self, z, cond, train: bool = False):
     del train  # no batch statistics: the generator behaves the same in both modes
+    _checks.check_int("num_classes", self.num_classes, 1)
+    _checks.check_int("num_domains", self.num_domains, 1)
+    _checks.check_widths("features", self.features)
+    _checks.check_int("embed_dim", self.embed_dim, 1)
+    if len(self.image_shape) != 3:
+      raise ValueError(f"image_shape must be (height, width, channels), got "
+                       f"{tuple(self.image_shape)}.")
     h, w, c = self.image_shape
     scale = 2 ** len(self.features)
     if h % scale or w % scale:
       raise ValueError(f"image_shape {tuple(self.image_shape)}: height and width must be "
                        f"divisible by 2^len(features) = {scale}.")
-    labels, domains = _check_cond(cond, z.shape[0])
+    labels, domains = _check_cond(cond, z.shape[0], self.num_classes, self.num_domains)
     e = jnp.concatenate([nn.Embed(self.num_classes, self.embed_dim)(labels),
                          nn.Embed(self.num_domains, self.embed_dim)(domains)], axis=-1)
     x = nn.Dense((h // scale) * (w // scale) * self.features[0])(jnp.concatenate([z, e], -1))
@@ -124,7 +133,11 @@ class ProjectionDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, cond, train: bool = False):
-    labels, domains = _check_cond(cond, x.shape[0])
+    _checks.check_int("num_classes", self.num_classes, 1)
+    _checks.check_int("num_domains", self.num_domains, 1)
+    _checks.check_widths("features", self.features)
+    _checks.check_ndim("x", x, ("batch", "height", "width", "channels"))
+    labels, domains = _check_cond(cond, x.shape[0], self.num_classes, self.num_domains)
 
     def layer(module, h):
       if self.spectral_norm:

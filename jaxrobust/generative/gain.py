@@ -104,6 +104,10 @@ class GAINStep:
   hint_rate: float = struct.field(pytree_node=False, default=0.9)
   learning_rate: float = struct.field(pytree_node=False, default=1e-3)
 
+  def __post_init__(self):
+    _checks.check_int("dim", self.dim, 1)
+    _checks.check_int("hidden", self.hidden, 1)
+
   @property
   def generator(self) -> MLP:
     return MLP((self.hidden, self.hidden), self.dim)
@@ -232,16 +236,24 @@ class GAIN:
     _checks.check_real("hint_rate", self.hint_rate, low=0.0, high=1.0)
     _checks.check_real("alpha", self.alpha, low=0.0)
     _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
+    # None means "the column count"; 0 must not silently mean it too (`hidden or dim`).
+    if self.hidden is not None:
+      _checks.check_int("hidden", self.hidden, 1)
+    _checks.check_int("batch_size", self.batch_size, 1)
+    _checks.check_int("num_steps", self.num_steps, 1)
+    if self.workdir is not None and not isinstance(self.workdir, str):
+      raise TypeError(f"workdir must be a directory path (str) or None, got {self.workdir!r}.")
 
   def step(self, dim: int) -> GAINStep:
     return GAINStep(**self._step_fields(dim))
 
   def _step_fields(self, dim: int) -> dict:
     """The step's fields shared by GAIN and its extensions."""
-    return {"dim": dim, "hidden": self.hidden or dim, "alpha": float(self.alpha),
-            "hint": self.hint, "hint_rate": float(self.hint_rate),
+    return {"dim": dim, "hidden": dim if self.hidden is None else self.hidden,
+            "alpha": float(self.alpha), "hint": self.hint, "hint_rate": float(self.hint_rate),
             "learning_rate": float(self.learning_rate)}
 
   def fit_transform(self, x: np.ndarray, *, key: jax.Array) -> np.ndarray:
-    return fit_transform_gan(self.step(np.shape(x)[1]), x, key=key, num_steps=self.num_steps,
+    x = check_incomplete(x)
+    return fit_transform_gan(self.step(x.shape[1]), x, key=key, num_steps=self.num_steps,
                              batch_size=self.batch_size, workdir=self.workdir)

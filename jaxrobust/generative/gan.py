@@ -92,6 +92,9 @@ def linen_apply(module: nn.Module) -> ApplyFn:
   collection of `variables` is mutable and its new value returned (BatchNorm
   statistics, spectral-norm `u`/`sigma`); when False nothing changes.
   """
+  if not isinstance(module, nn.Module):
+    raise TypeError(f"module must be a flax.linen Module, got {type(module).__name__}.")
+
   def apply(variables, x, cond, train):
     args = (x,) if cond is None else (x, cond)
     mutable = [k for k in variables if k != "params"] if train else False
@@ -150,6 +153,17 @@ def _update(params, opt_state, tx, loss_fn):
   return params, opt_state, collections, loss, optax.tree.norm(grads), aux
 
 
+def _check_update(state, loss_fn, tx, tx_name: str) -> None:
+  if not isinstance(state, GANState):
+    raise TypeError(f"state must be a GANState (GANState.create), got {type(state).__name__}.")
+  if not callable(loss_fn):
+    raise TypeError(f"loss_fn must be callable params -> (loss, (collections, aux)), got "
+                    f"{loss_fn!r}.")
+  if not isinstance(tx, optax.GradientTransformation):
+    raise TypeError(f"{tx_name} must be an optax.GradientTransformation, got "
+                    f"{type(tx).__name__}.")
+
+
 def discriminator_update(state: GANState, loss_fn: Callable, d_tx: optax.GradientTransformation
                          ) -> tuple[GANState, dict]:
   """One optax step of the discriminator.
@@ -157,6 +171,7 @@ def discriminator_update(state: GANState, loss_fn: Callable, d_tx: optax.Gradien
   loss_fn(d_params) -> (loss, (new d_state, aux metrics dict)). Returns the
   state (step unchanged) and {"d_loss", "d_grad_norm", **aux}.
   """
+  _check_update(state, loss_fn, d_tx, "d_tx")
   params, opt_state, collections, loss, norm, aux = _update(
       state.d_params, state.d_opt_state, d_tx, loss_fn)
   state = state.replace(d_params=params, d_opt_state=opt_state, d_state=collections)
@@ -167,6 +182,7 @@ def generator_update(state: GANState, loss_fn: Callable, g_tx: optax.GradientTra
                      ) -> tuple[GANState, dict]:
   """One optax step of the generator; loss_fn(g_params) -> (loss, (new g_state, aux)).
   Returns the state (step unchanged) and {"g_loss", "g_grad_norm", **aux}."""
+  _check_update(state, loss_fn, g_tx, "g_tx")
   params, opt_state, collections, loss, norm, aux = _update(
       state.g_params, state.g_opt_state, g_tx, loss_fn)
   state = state.replace(g_params=params, g_opt_state=opt_state, g_state=collections)
@@ -175,6 +191,12 @@ def generator_update(state: GANState, loss_fn: Callable, g_tx: optax.GradientTra
 
 def finish_step(state: GANState, metrics: dict) -> tuple[GANState, dict]:
   """Advances the step and adds "loss" and "grad_norm" (what the driver watches)."""
+  need = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+  if not isinstance(metrics, Mapping) or any(k not in metrics for k in need):
+    have = tuple(metrics) if isinstance(metrics, Mapping) else type(metrics).__name__
+    raise ValueError(f"metrics must hold {need} (the two updates' metrics merged), got {have}.")
+  if not hasattr(state, "step") or not hasattr(state, "replace"):
+    raise TypeError(f"state must be a GANState, got {type(state).__name__}.")
   metrics = dict(metrics)
   metrics["loss"] = metrics["d_loss"] + metrics["g_loss"]
   metrics["grad_norm"] = jnp.sqrt(jnp.square(metrics["d_grad_norm"])
@@ -201,6 +223,13 @@ def gan_step(state: GANState, batch: Mapping[str, Any], key: jax.Array, *,
   (0 turns it off). Returns (state, {"d_loss", "g_loss", "loss", ...}).
   """
   _checks.check_choice("GAN loss kind", loss, GAN_LOSSES)
+  _checks.check_int("latent_dim", latent_dim, 1)
+  _checks.check_real("r1_weight", r1_weight, low=0.0)
+  if not isinstance(batch, Mapping) or "x" not in batch:
+    raise ValueError(f"batch must be a dict with the real examples under 'x' (and optional "
+                     f"'cond', 'fake_cond'), got {type(batch).__name__} "
+                     f"{tuple(batch) if isinstance(batch, Mapping) else ''}.")
+  _checks.check_nonempty("batch['x']", batch["x"])
   x, cond = batch["x"], batch.get("cond")
   fake_cond = batch.get("fake_cond", cond)
   b = x.shape[0]
@@ -240,6 +269,8 @@ def gan_step(state: GANState, batch: Mapping[str, Any], key: jax.Array, *,
 def sample(state: GANState, generator_apply: ApplyFn, key: jax.Array, num: int,
            latent_dim: int, cond: Any = None) -> jax.Array:
   """num generator samples [num, ...] (eval mode), conditioned on `cond` [num, ...]."""
+  _checks.check_int("num", num, 1)
+  _checks.check_int("latent_dim", latent_dim, 1)
   z = jax.random.normal(key, (num, latent_dim))
   return generator_apply(state.g_variables, z, cond, False)[0]
 
@@ -252,7 +283,6 @@ def _check_data(data: Any, batch_size: int) -> int:
   return n
 
 
-@functools.partial(jax.jit, static_argnames=("step_fn", "num_steps", "batch_size"))
 def run_steps(state: Any, data: Any, key: jax.Array, *, step_fn: StepFn, num_steps: int,
               batch_size: int) -> tuple[Any, dict]:
   """num_steps of step_fn under one jit (`lax.scan`), no checkpoints.
@@ -263,6 +293,17 @@ def run_steps(state: Any, data: Any, key: jax.Array, *, step_fn: StepFn, num_ste
   its batch and its randomness, so two calls of k steps equal one of 2k.
   Returns (state, metrics stacked over steps [num_steps]).
   """
+  _check_data(data, batch_size)
+  _checks.check_int("num_steps", num_steps, 1)
+  if not callable(step_fn):
+    raise TypeError(f"step_fn must be callable (state, batch, key) -> (state, metrics), got "
+                    f"{step_fn!r}.")
+  return _run_steps(state, data, key, step_fn=step_fn, num_steps=num_steps,
+                    batch_size=batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("step_fn", "num_steps", "batch_size"))
+def _run_steps(state, data, key, *, step_fn, num_steps, batch_size):
   n = jax.tree.leaves(data)[0].shape[0]
 
   def body(state, _):

@@ -35,7 +35,10 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import MinMaxScaler
 
+from jaxrobust import _checks
 from jaxrobust.generative.missingness import check_incomplete
+
+SKLEARN_KINDS = ("mean", "knn", "iterative")
 
 
 class Imputer(Protocol):
@@ -45,6 +48,9 @@ class Imputer(Protocol):
 
 def impute(imputer: Imputer, x, *, key: jax.Array) -> np.ndarray:
   """imputer.fit_transform(x) checked: float64 [n, d] with the observed entries of x."""
+  if not callable(getattr(imputer, "fit_transform", None)):
+    raise TypeError(f"imputer must have fit_transform(x, *, key) (an IMPUTERS entry), got "
+                    f"{type(imputer).__name__}.")
   arr = check_incomplete(x)
   observed = ~np.isnan(arr)
   out = np.asarray(imputer.fit_transform(arr.copy(), key=key), np.float64)
@@ -70,6 +76,13 @@ class SklearnImputer:
   max_iter: int = 10
   n_nearest_features: int | None = None
 
+  def __post_init__(self):
+    _checks.check_choice("scikit-learn imputer kind", self.kind, SKLEARN_KINDS)
+    _checks.check_int("n_neighbors", self.n_neighbors, 1)
+    _checks.check_int("max_iter", self.max_iter, 1)
+    if self.n_nearest_features is not None:
+      _checks.check_int("n_nearest_features", self.n_nearest_features, 1)
+
   def fit_transform(self, x: np.ndarray, *, key: jax.Array) -> np.ndarray:
     if self.kind == "mean":
       model = SimpleImputer(strategy="mean", keep_empty_features=True)
@@ -92,17 +105,27 @@ class SklearnImputer:
 
 def minmax_scale(x) -> np.ndarray:
   """Complete data [n, d] scaled column-wise to [0, 1] (constant columns to 0)."""
-  return MinMaxScaler().fit_transform(np.asarray(x, np.float64))
+  arr = np.asarray(x, np.float64)
+  if arr.ndim != 2 or 0 in arr.shape:
+    raise ValueError(f"x must be non-empty complete data [examples, features], got shape "
+                     f"{arr.shape}.")
+  # MinMaxScaler passes NaN through: the protocol scales *complete* data.
+  _checks.check_array_range("x (complete data)", arr)
+  return MinMaxScaler().fit_transform(arr)
 
 
 def rmse(imputed, complete, missing) -> float:
   """sqrt(mean over the missing entries of (imputed - complete)^2); both [n, d] in
   the scaled space of the protocol, missing bool [n, d] (True = missing)."""
   imputed, complete = np.asarray(imputed, np.float64), np.asarray(complete, np.float64)
+  if not imputed.shape == complete.shape == np.shape(missing) or imputed.ndim != 2:
+    raise ValueError(f"shapes differ: imputed, complete and missing must share one shape "
+                     f"[n, d], got imputed {imputed.shape}, complete {complete.shape}, missing "
+                     f"{np.shape(missing)}.")
+  _checks.check_binary_mask("missing", missing)
   missing = np.asarray(missing, bool)
-  if not imputed.shape == complete.shape == missing.shape:
-    raise ValueError(f"shapes differ: imputed {imputed.shape}, complete {complete.shape}, "
-                     f"missing {missing.shape}.")
+  _checks.check_array_range("imputed", imputed)
+  _checks.check_array_range("complete", complete)
   if not missing.any():
     raise ValueError("the mask marks no missing entry: the RMSE over missing entries is "
                      "undefined.")

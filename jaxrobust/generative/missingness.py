@@ -57,6 +57,12 @@ def _check_x(x) -> np.ndarray:
   return arr
 
 
+def _check_key(key) -> None:
+  if not (isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                          or key.shape == (2,))):
+    raise TypeError(f"key must be a JAX PRNG key (jax.random.key(seed)), got {key!r}.")
+
+
 def _intercepts(logits: jax.Array, target: jax.Array) -> jax.Array:
   """b [d] with mean_i sigmoid(logits[i, j] + b_j) = target, by 60 bisection steps."""
   def body(_, bounds):
@@ -128,6 +134,7 @@ def missing_mask(x, rate: float, mechanism: str, *, key: jax.Array,
   cut: mnar_quantile's censored tail, one of CUTS. The same key gives the same mask.
   """
   arr = _check_x(x)
+  _check_key(key)
   _checks.check_choice("missingness mechanism", mechanism, MECHANISMS)
   _checks.check_choice("quantile cut", cut, CUTS)
   _checks.check_real("rate", rate)
@@ -154,10 +161,11 @@ def missing_mask(x, rate: float, mechanism: str, *, key: jax.Array,
 def with_nans(x, missing) -> np.ndarray:
   """x as float64 [n, d] with NaN at the missing entries (scikit-learn's convention)."""
   out = np.array(x, dtype=np.float64)
-  missing = np.asarray(missing, bool)
-  if missing.shape != out.shape:
-    raise ValueError(f"the mask's shape {missing.shape} differs from x's {out.shape}.")
-  out[missing] = np.nan
+  if out.ndim != 2:
+    raise ValueError(f"x must be [examples, features], got shape {out.shape}.")
+  # A NaN or a probability is not a mask: np.asarray(., bool) would read both as "missing".
+  _checks.check_binary_mask("missing", missing, shape=out.shape)
+  out[np.asarray(missing, bool)] = np.nan
   return out
 
 

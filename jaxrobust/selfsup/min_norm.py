@@ -21,6 +21,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxrobust import _checks
 
@@ -33,15 +34,13 @@ def line_search(aa: jax.Array, ab: jax.Array, bb: jax.Array) -> jax.Array:
   gamma = (aa - ab) / (aa + bb - 2 ab), clipped; equal vectors (a zero
   denominator) take gamma = 0 (every gamma is optimal).
   """
+  for name, value in (("aa", aa), ("ab", ab), ("bb", bb)):
+    _checks.check_number(name, value)
+  for name, value in (("aa", aa), ("bb", bb)):
+    _checks.check_number(name, value, low=0)  # squared norms
   denom = aa + bb - 2.0 * ab
   gamma = jnp.where(denom > _TINY, (aa - ab) / jnp.where(denom > _TINY, denom, 1.0), 0.0)
   return jnp.clip(gamma, 0.0, 1.0)
-
-
-def _check_gram(gram: jax.Array) -> None:
-  if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 1:
-    raise ValueError(f"the Gram matrix must be square [K, K] with K >= 1, got shape "
-                     f"{gram.shape}.")
 
 
 def min_norm_weights(gram: jax.Array, *, iterations: int = 250,
@@ -51,8 +50,10 @@ def min_norm_weights(gram: jax.Array, *, iterations: int = 250,
   K = 1: [1]; K = 2: exact; K > 2: Frank-Wolfe from the best pair, at most
   `iterations` steps, stopping when alpha moves less than `tolerance` (L1).
   """
-  _check_gram(gram)
+  # A NaN or non-symmetric matrix is no Gram matrix: the solver would return weights anyway.
+  _checks.check_gram("gram", gram)
   _checks.check_int_at_least("iterations", iterations, 1)
+  _checks.check_real("tolerance", tolerance, low=0.0)
   k = gram.shape[0]
   if k == 1:
     return jnp.ones((1,), gram.dtype)
@@ -86,6 +87,7 @@ def min_norm_weights(gram: jax.Array, *, iterations: int = 250,
 
 def min_norm_from_gradients(grads: jax.Array, **kwargs) -> jax.Array:
   """alpha [K] for gradients [K, D] (one flattened task gradient per row)."""
-  if grads.ndim != 2:
-    raise ValueError(f"gradients must be [K, D], got shape {grads.shape}.")
+  if np.ndim(grads) != 2 or not np.shape(grads)[0]:
+    raise ValueError(f"gradients must be [K, D] with K >= 1, got shape {np.shape(grads)}.")
+  _checks.check_array_range("grads", grads)
   return min_norm_weights(grads @ grads.T, **kwargs)

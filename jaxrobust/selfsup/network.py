@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 import flax.linen as nn
 
-from jaxrobust import models
+from jaxrobust import _checks, models
 from jaxrobust.data.info import DatasetInfo
 
 
@@ -21,6 +21,15 @@ class MultiTaskNet(nn.Module):
   """
   encoder: nn.Module
   num_classes: Sequence[int]
+
+  def __post_init__(self):
+    if isinstance(self.num_classes, (str, bytes)) or not isinstance(self.num_classes, Sequence) \
+        or not self.num_classes:
+      raise TypeError(f"num_classes must be a non-empty sequence, one class count per task, "
+                      f"got {self.num_classes!r}.")
+    for i, c in enumerate(self.num_classes):
+      _checks.check_int(f"num_classes[{i}]", c, 2)
+    super().__post_init__()
 
   def setup(self):
     self.heads = [nn.Dense(c) for c in self.num_classes]
@@ -39,6 +48,7 @@ class MultiTaskNet(nn.Module):
 def build_encoder(section: Mapping[str, Any], feature_dim: int, info: DatasetInfo) -> nn.Module:
   """A `jaxrobust.models` network by config section {"name": ..., **options} whose
   output layer has `feature_dim` units (the representation)."""
+  _checks.check_int("feature_dim", feature_dim, 1)
   section = dict(section)
   if "name" not in section:
     raise ValueError(f"the encoder section names no model: add name=..., one of "

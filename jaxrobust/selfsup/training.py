@@ -55,6 +55,16 @@ class PretextResult(NamedTuple):
 def combine(grads: Any, alpha: jax.Array) -> Any:
   """Per-task gradients (every leaf [K, ...]) -> one update: shared ("encoder")
   leaves weighted by alpha, head leaves summed (head t only has task t's)."""
+  if not isinstance(grads, Mapping) or "encoder" not in grads:
+    keys = list(grads) if isinstance(grads, Mapping) else ""
+    raise ValueError(f"grads must be a dict of per-task gradients with an 'encoder' entry, "
+                     f"got {type(grads).__name__} {keys}.")
+  k = {np.shape(g)[0] if np.ndim(g) else None for g in jax.tree.leaves(grads)}
+  if np.ndim(alpha) != 1 or k != {np.shape(alpha)[0]}:
+    raise ValueError(f"alpha must be [K], one weight per task, with every gradient leaf "
+                     f"[K, ...]; got alpha {np.shape(alpha)} and leading sizes "
+                     f"{sorted(map(str, k))}.")
+  _checks.check_array_range("alpha", alpha, low=0.0)
   return {name: jax.tree.map((lambda g: jnp.tensordot(alpha, g, 1)) if name == "encoder"
                              else (lambda g: g.sum(0)), sub)
           for name, sub in grads.items()}
@@ -78,7 +88,11 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
     raise ValueError(f"Unknown weighting {weighting!r}; valid choices: {WEIGHTINGS}.")
   _checks.check_int_at_least("epochs", epochs, 0)
   _checks.check_int_at_least("feature_dim", feature_dim, 1)
-  _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
+  _checks.check_optimizer(learning_rate, weight_decay)
+  _checks.check_int("batch_size", batch_size, 1)
+  _checks.check_int("seed", seed, 0)
+  _checks.check_int("min_norm_iterations", min_norm_iterations, 1)
+  _checks.check_image_batch("images", images)
   built = build_tasks(tasks)
   k = len(built)
   module = MultiTaskNet(build_encoder(encoder, feature_dim, info),
@@ -160,6 +174,8 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
 
 def encode(result: PretextResult, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
   """The frozen encoder's features [n, d] of images [n, h, w, c] (evaluation mode)."""
+  _checks.check_image_batch("images", images)
+  _checks.check_int("batch_size", batch_size, 1)
   v = {"params": result.state.params, **result.state.model_state}
   features = jax.jit(lambda v, x: result.module.apply(v, x, train=False)[0])
   return np.concatenate([np.asarray(features(v, data.to_float(x))) for x, _ in

@@ -45,13 +45,17 @@ class PretextTask:
 
   def apply(self, images: jax.Array, labels: jax.Array) -> jax.Array:
     """images [batch, h, w, c] in [0, 1], labels int [batch] -> transformed images."""
-    if images.ndim != 4:
-      raise ValueError(f"images must be [batch, h, w, c], got shape {images.shape}.")
+    if np.ndim(images) != 4:
+      raise ValueError(f"images must be [batch, h, w, c], got shape {np.shape(images)}.")
+    _checks.check_unit_images("images", images)
+    # Indexing the levels would clamp label 7 of 4 to the last level and wrap -1.
+    _checks.check_labels("labels", labels, self.num_classes, batch=np.shape(images)[0])
     magnitudes = jnp.asarray(self.levels, images.dtype)[labels]
     return jax.vmap(self.transform)(images, magnitudes)
 
   def sample(self, key: jax.Array, n: int) -> jax.Array:
     """Labels int32 [n], uniform over the classes."""
+    _checks.check_int("n", n, 0)
     return jax.random.randint(key, (n,), 0, self.num_classes, dtype=jnp.int32)
 
 
@@ -71,16 +75,30 @@ class Enhancement(PretextTask):
     return self.enhance(image, magnitude)
 
 
+def check_image(name: str, image, *, one: bool = True) -> None:
+  """Pixels floating point in [0, 1] (the range when concrete): the transforms are PIL's
+  on 8-bit images scaled to [0, 1], so 0..255 would be clipped. one: a single image
+  [h, w, c] (the transforms that read the image as a whole); pointwise ones take any
+  shape."""
+  if one:
+    _checks.check_ndim(name, image, ("height", "width", "channels"))
+  _checks.check_unit_images(name, image)
+
+
 def blend(degenerate: jax.Array, image: jax.Array, factor: jax.Array) -> jax.Array:
   """PIL.ImageEnhance's rule: degenerate + factor (image - degenerate), clipped to [0, 1].
 
   factor 1 is the identity, 0 the degenerate image, > 1 extrapolates away from it.
   """
+  check_image("image", image, one=False)
+  check_image("degenerate", degenerate, one=False)
+  _checks.check_number("factor", factor, low=0)
   return jnp.clip(degenerate + factor * (image - degenerate), 0.0, 1.0)
 
 
 def grayscale(image: jax.Array) -> jax.Array:
   """Luma [h, w, 1] of an RGB image (ITU-R 601-2, PIL's "L"); a 1-channel image is itself."""
+  check_image("image", image, one=False)
   if image.shape[-1] == 1:
     return image
   if image.shape[-1] != 3:

@@ -12,10 +12,13 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import Enhancement, blend, grayscale
+from jaxrobust.selfsup.pretext._base import Enhancement, blend, check_image, grayscale
 
 
 def contrast(image: jax.Array, factor: jax.Array) -> jax.Array:
+  """Contrast about the image's mean gray level: one image [h, w, c] (a batch would
+  take the batch's mean)."""
+  check_image("image", image)
   return blend(jnp.full_like(image, grayscale(image).mean()), image, factor)
 
 

@@ -13,10 +13,14 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask
+from jaxrobust import _checks
+from jaxrobust.selfsup.pretext._base import PretextTask, check_image
 
 
 def posterize(image: jax.Array, bits: jax.Array) -> jax.Array:
+  """The top `bits` bits in [1, 8] of each 8-bit pixel: image [h, w, c] in [0, 1]."""
+  check_image("image", image, one=False)
+  _checks.check_number("bits", bits, low=1, high=8)
   step = 2.0 ** (8.0 - bits)
   return jnp.floor(jnp.round(image * 255.0) / step) * step / 255.0
 

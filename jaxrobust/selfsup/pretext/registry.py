@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import jax
 
+from jaxrobust import _checks
 from jaxrobust.registry import Registry
 from jaxrobust.selfsup.pretext._base import PretextTask
 from jaxrobust.selfsup.pretext.brightness import Brightness
@@ -50,6 +51,12 @@ def make_views(tasks: Sequence[tuple[str, PretextTask]], images: jax.Array, key:
 
   Returns (views [batch, h, w, c], labels [tasks, batch]). Deterministic per key.
   """
+  if isinstance(tasks, (str, bytes)) or not len(tasks) or not all(
+      isinstance(t, tuple) and len(t) == 2 and isinstance(t[1], PretextTask) for t in tasks):
+    raise TypeError(f"tasks must be a non-empty sequence of (name, PretextTask) pairs "
+                    f"(build_tasks), got {tasks!r}.")
+  _checks.check_ndim("images", images, ("batch", "height", "width", "channels"))
+  _checks.check_unit_images("images", images)
   labels = []
   for i, (_, task) in enumerate(tasks):
     y = task.sample(jax.random.fold_in(key, i), images.shape[0])

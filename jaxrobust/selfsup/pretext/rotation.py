@@ -12,11 +12,12 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask
+from jaxrobust.selfsup.pretext._base import PretextTask, check_image
 
 
 def rotate90(image: jax.Array, k: jax.Array) -> jax.Array:
   """image [h, w, c] turned counter-clockwise by k quarter turns (k traced, any int)."""
+  check_image("image", image)
   if image.shape[0] != image.shape[1]:
     raise ValueError(f"rotation needs square images, got {image.shape[:2]}.")
   return jax.lax.switch(jnp.mod(k, 4).astype(jnp.int32),

@@ -14,13 +14,14 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import Enhancement, blend
+from jaxrobust.selfsup.pretext._base import Enhancement, blend, check_image
 
 _SMOOTH = jnp.array([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0
 
 
 def smooth(image: jax.Array) -> jax.Array:
   """PIL's SMOOTH filter per channel, borders unchanged: [h, w, c] -> [h, w, c]."""
+  check_image("image", image)
   inner = jax.vmap(lambda ch: jax.scipy.signal.convolve2d(ch, _SMOOTH, mode="valid"),
                    in_axes=-1, out_axes=-1)(image)
   return image.at[1:-1, 1:-1].set(inner.astype(image.dtype))

@@ -14,10 +14,14 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxrobust.selfsup.pretext._base import PretextTask
+from jaxrobust import _checks
+from jaxrobust.selfsup.pretext._base import PretextTask, check_image
 
 
 def solarize(image: jax.Array, threshold: jax.Array) -> jax.Array:
+  """Pixels >= threshold inverted: image [h, w, c] in [0, 1], threshold >= 0."""
+  check_image("image", image, one=False)
+  _checks.check_number("threshold", threshold, low=0)
   return jnp.where(image < threshold, image, 1.0 - image)
 
 
