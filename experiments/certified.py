@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import flags
 
 from experiments import pipeline
 from experiments.configs import default as default_config
@@ -183,7 +183,20 @@ def plot_curves(reports: dict, path: str, pgd: str, methods, norm: str) -> None:
   plt.close(fig)
 
 
+def check_config(config) -> None:
+  """Bad names, sizes and budgets fail before any model trains."""
+  for name in pipeline.attack_names(config.defenses):
+    defense_section(config, name, steps_per_epoch=1)
+  pipeline.check_config(config, ints={
+      "epochs": 1, "batch_size": 1, "eval_batch_size": 1, "eval.num_examples": 1,
+      "eval.pgd_steps": 1, "eval.chunk": 0, "curve.num_examples": 1,
+      "certified_training.warmup_epochs": 0, "certified_training.ramp_epochs": 0},
+      reals={"eval.eps": pipeline.NONNEGATIVE, "certified_training.eps": pipeline.NONNEGATIVE,
+             "curve.eps": pipeline.NONNEGATIVE})
+
+
 def run(config, workdir: str) -> dict:
+  check_config(config)
   tic = time.perf_counter()
   os.makedirs(workdir, exist_ok=True)
   reports = {}
@@ -197,14 +210,8 @@ def run(config, workdir: str) -> dict:
   return reports
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.certified"):
-    run(FLAGS.config, FLAGS.workdir)
+main = pipeline.report_main("certified", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -28,7 +28,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,16 +63,12 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if v not in VARIANT_GAN:
       raise ValueError(f"Unknown variant {v!r} in config.variants; valid choices: "
                        f"{tuple(VARIANT_GAN)}.")
-  if not config.seeds:
-    raise ValueError("config.seeds is empty.")
-  for section, fields in (("gan", ("batch_size", "epochs", "pretrain_epochs", "latent_dim")),
-                          ("classifier", ("steps", "batch_size")),
-                          ("augment", ("pool_per_class",)), ("judge", ("steps",)),
-                          ("data", ("per_class", "resolution"))):
-    for field in fields:
-      value = config[section][field]
-      if not isinstance(value, int) or value < 1:
-        raise ValueError(f"config.{section}.{field} must be an integer >= 1, got {value!r}.")
+  pipeline.check_config(config, ints={
+      "seeds": 0, **{f"{section}.{field}": 1 for section, fields in (
+          ("gan", ("batch_size", "epochs", "pretrain_epochs", "latent_dim")),
+          ("classifier", ("steps", "batch_size")), ("augment", ("pool_per_class",)),
+          ("judge", ("steps",)), ("data", ("per_class", "resolution"))) for field in fields}},
+      reals={"classifier.learning_rate": pipeline.POSITIVE})
   df.synthetic_count(config.classifier.batch_size, config.augment.synthetic_fraction)
   if config.judge.get("model", config.classifier.model).name != "small_cnn":
     raise ValueError("the judge must be a small_cnn (its hidden layer gives the features).")
@@ -315,5 +311,4 @@ main = pipeline.report_main("domain_fusion", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -31,7 +31,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -120,6 +120,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for rate in list(config.rates) + list(config.mnist.rates):
     if not 0 < rate < 1:
       raise ValueError(f"rates must lie in (0, 1), got {rate}.")
+  pipeline.check_config(config, ints={"seeds": 0, "mnist.num_images": 0,
+                                      "mnist.figure_images": 0},
+                        reals={"test_fraction": {"low": 0, "low_open": True, "high": 1},
+                               "obs_fraction": {"low": 0, "low_open": True, "high": 1}})
   for method in list(config.methods) + list(config.mnist.methods):
     build_imputer(dict(method))
   for methods in (config.methods, config.mnist.methods):
@@ -378,5 +382,4 @@ main = pipeline.report_main("imputation", run, logging.INFO)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)
