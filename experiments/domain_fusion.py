@@ -145,9 +145,9 @@ def train_judge(config, key):
 def sample_quality(judge, judge_vars, gan, state, fusion, per_class, key, test_features):
   """Judge accuracy on class-conditional target samples and the Frechet distance."""
   x, y = df.class_balanced_samples(gan, state, key, per_class, fusion.target_classes)
-  feats = df.penultimate_features(judge, judge_vars, x)
+  feats = jr_eval.penultimate_features(judge, judge_vars, x)
   return {"judge_accuracy": accuracy(judge, judge_vars, x, y),
-          "frechet_distance": df.frechet_distance(feats, test_features)}
+          "frechet_distance": jr_eval.frechet_distance(feats, test_features)}
 
 
 def run_seed(config, seed: int, workdir: str, judge, judge_vars) -> dict:
@@ -160,11 +160,11 @@ def run_seed(config, seed: int, workdir: str, judge, judge_vars) -> dict:
   key = jax.random.key(seed)
   gans = train_gans(config, fusion, config.variants, jax.random.fold_in(key, _GAN), workdir)
   pools, quality = {}, {}
-  test_features = df.penultimate_features(judge, judge_vars, fusion.test_x)
-  real_features = df.penultimate_features(judge, judge_vars, fusion.target_x)
+  test_features = jr_eval.penultimate_features(judge, judge_vars, fusion.test_x)
+  real_features = jr_eval.penultimate_features(judge, judge_vars, fusion.target_x)
   quality["real_target_subset"] = {
       "judge_accuracy": accuracy(judge, judge_vars, fusion.target_x, fusion.target_y),
-      "frechet_distance": df.frechet_distance(real_features, test_features)}
+      "frechet_distance": jr_eval.frechet_distance(real_features, test_features)}
   for i, (name, (gan, state, seconds)) in enumerate(gans.items()):
     pools[name] = df.class_balanced_samples(
         gan, state, jax.random.fold_in(jax.random.fold_in(key, _POOL), i),
