@@ -1,4 +1,5 @@
-"""The glue shared by the experiment binaries: train, evaluate, report."""
+"""The glue shared by the experiment binaries: their one `main` (`report_main`,
+`start`: flags, config checks, one-line user errors), train, evaluate, report."""
 
 from __future__ import annotations
 
