@@ -22,7 +22,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -44,8 +44,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains every method for every seed; writes report.json, report.md, scores.png."""
   detectors = {label: anomaly.from_config(section)  # bad names fail before training
                for label, section in config.methods.items()}
-  if not config.seeds:
-    raise ValueError("config.seeds must name at least one seed.")
+  pipeline.check_config(config, ints={"seeds": 0, "epochs": 1, "batch_size": 1, "num_known": 0},
+                        reals={"learning_rate": pipeline.POSITIVE,
+                               "weight_decay": pipeline.NONNEGATIVE})
   results = {label: {"auroc_known": [], "auroc_unknown": [], "train_time_s": []}
              for label in detectors}
   last_scores = {}
@@ -128,5 +129,4 @@ main = pipeline.report_main("anomaly", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

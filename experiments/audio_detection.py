@@ -22,18 +22,23 @@ Data: Free Spoken Digit Dataset (Zohar Jackson et al.), CC BY-SA 4.0.
 
 from __future__ import annotations
 
-from absl import app
-
-from experiments.audio_transfer import define_flags, run
+from experiments import audio_transfer, pipeline
 from jaxrobust.audio.study import detection_study
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  run("experiments.audio_detection", detection_study)
+def define_flags() -> None:
+  audio_transfer.define_flags("audio_detection.py")
+
+
+def run(config, workdir: str) -> dict:
+  """The detection study (jaxrobust.audio.study.detection_study) on FSDD."""
+  pipeline.check_config(config, ints={"ssl_epochs": 0, "square_queries": 1},
+                        reals={"budget": pipeline.POSITIVE})
+  return audio_transfer.study_run(detection_study)(config, workdir)
+
+
+main = pipeline.report_main("audio_detection", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags("audio_detection.py")
-  app.run(main)
+  pipeline.start(define_flags, main)

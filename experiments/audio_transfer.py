@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags, logging
+from absl import flags
 
 from experiments import pipeline
 from jaxrobust.audio.study import transfer_study
@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_FSDD = os.path.join(ROOT, os.pardir, "shared", "data", "fsdd")
 
 
-def define_flags(config: str) -> None:
+def define_flags(config: str = "audio_transfer.py") -> None:
   """The flags of an audio binary (config: its default config file's name)."""
   pipeline.define_config_flags(config, f"runs/{config[:-3]}",
                                "Study configuration (ml_collections file).")
@@ -46,24 +46,35 @@ def resolve_fsdd(config) -> None:
     config.fsdd_dir = chosen
 
 
-def run(binary: str, study) -> None:
-  logging.set_verbosity(logging.WARNING)
-  config = flags.FLAGS.config
-  with pipeline.one_line_errors(binary):
-    try:
-      resolve_fsdd(config)
-      study(config, flags.FLAGS.workdir, log=lambda m: print(m, flush=True))
-    except FileNotFoundError as e:
-      raise SystemExit(f"{binary}: {e}") from e
-  print(f"reports in {flags.FLAGS.workdir}")
+def check_config(config) -> None:
+  """The sizes and budgets shared by the audio studies fail before any data is read."""
+  pipeline.check_config(config, ints={
+      "epochs": 1, "batch_size": 1, "batch_size_attack": 1, "steps": 1, "eval_clips": 1,
+      "train_clips": 0, "num_samples": 1, "seed": 0, "examples": 0},
+      reals={"learning_rate": pipeline.POSITIVE})
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  run("experiments.audio_transfer", transfer_study)
+def study_run(study):
+  """run(config, workdir) of an audio binary: `study` on config with its FSDD folder."""
+  def run(config, workdir: str) -> dict:
+    check_config(config)
+    resolve_fsdd(config)
+    report = study(config, workdir, log=lambda m: print(m, flush=True))
+    print(f"reports in {workdir}")
+    return report
+  return run
+
+
+def run(config, workdir: str) -> dict:
+  """The transfer study (jaxrobust.audio.study.transfer_study) on FSDD."""
+  pipeline.check_config(config, reals={"budgets": pipeline.POSITIVE,
+                                       "noise_scale": pipeline.POSITIVE,
+                                       "noise_stds": pipeline.POSITIVE})
+  return study_run(transfer_study)(config, workdir)
+
+
+main = pipeline.report_main("audio_transfer", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags("audio_transfer.py")
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -24,15 +24,13 @@ import time
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import flags
 
 from experiments import pipeline
-from experiments.configs import default as default_config
+from experiments.configs import certified as certified_config
 from jaxrobust import attacks, certify, data, train
 from jaxrobust.eval import EnsembleEvaluator, Evaluator, certified as eval_certified, suite
-from jaxrobust.train import loop
 
 PUBLISHED = ("Gowal et al. 2018, IBP, full MNIST (60k), large CNN: verified error 2.23% "
              "at eps 0.1 (97.77% certified), 8.05% at eps 0.3")
@@ -44,42 +42,6 @@ def define_flags() -> None:
 
 
 FLAGS = flags.FLAGS
-
-
-def defense_section(config: ml_collections.ConfigDict, name: str,
-                    steps_per_epoch: int) -> dict:
-  """The defense `name` at the config's budgets, as a `config.defense` section
-  of the main job; the IBP / CROWN-IBP eps ramp in global steps."""
-  t = config.certified_training
-  schedule = {"eps": t.eps, "warmup_steps": t.warmup_epochs * steps_per_epoch,
-              "ramp_steps": t.ramp_epochs * steps_per_epoch}
-  sections = {
-      "standard": {"name": "standard"},
-      "pgd_at": {"name": "pgd_at", "attack": {"name": "pgd", **config.pgd_at.to_dict()}},
-      "ibp": {"name": "ibp", "kappa": t.ibp_kappa, **schedule},
-      "crown_ibp": {"name": "crown_ibp", "kappa": t.crown_ibp_kappa,
-                    "beta": t.crown_ibp_beta, **schedule}}
-  if name not in sections:
-    raise ValueError(f"Unknown defense {name!r} in config.defenses; valid: "
-                     f"{', '.join(sections)}.")
-  return sections[name]
-
-
-def training_config(config: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
-  """The main job's config (experiments/configs/default.py) training model `name`
-  with this experiment's data, model, optimizer and schedule; no per-epoch
-  monitors (the evaluation here is the report)."""
-  c = default_config.get_config("standard")
-  for field in ("seed", "dataset", "data_dir", "progress", "epochs", "batch_size",
-                "eval_batch_size"):
-    c[field] = config[field]
-  c.model = ml_collections.ConfigDict(config.model.to_dict())
-  c.optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-  train_size = len(loop.load_splits(c)[0].labels)
-  c.defense = ml_collections.ConfigDict(defense_section(
-      config, name, data.num_batches(train_size, config.batch_size)))
-  c.robust_gap.num_examples = 0
-  return c
 
 
 def evaluate_model(config, model, variables, test) -> dict:
@@ -183,13 +145,26 @@ def plot_curves(reports: dict, path: str, pgd: str, methods, norm: str) -> None:
   plt.close(fig)
 
 
+def check_config(config) -> None:
+  """Bad names, sizes and budgets fail before any model trains."""
+  for name in pipeline.attack_names(config.defenses):
+    certified_config.defense_section(config, name, steps_per_epoch=1)
+  pipeline.check_config(config, ints={
+      "epochs": 1, "batch_size": 1, "eval_batch_size": 1, "eval.num_examples": 1,
+      "eval.pgd_steps": 1, "eval.chunk": 0, "curve.num_examples": 1,
+      "certified_training.warmup_epochs": 0, "certified_training.ramp_epochs": 0},
+      reals={"eval.eps": pipeline.NONNEGATIVE, "certified_training.eps": pipeline.NONNEGATIVE,
+             "curve.eps": pipeline.NONNEGATIVE})
+
+
 def run(config, workdir: str) -> dict:
+  check_config(config)
   tic = time.perf_counter()
   os.makedirs(workdir, exist_ok=True)
   reports = {}
   for name in pipeline.attack_names(config.defenses):
     # train.fit gives IBP / CROWN-IBP their eps ramp at every global step (defense.at_step).
-    fit = train.fit(training_config(config, name), os.path.join(workdir, name))
+    fit = train.fit(certified_config.training_config(config, name), os.path.join(workdir, name))
     reports[name] = evaluate_model(config, fit.model, train.variables(fit.state), fit.test)
     # After every model: a long run that is stopped keeps the models done so far.
     table = write_outputs(workdir, config, reports, time.perf_counter() - tic)
@@ -197,14 +172,8 @@ def run(config, workdir: str) -> dict:
   return reports
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.certified"):
-    run(FLAGS.config, FLAGS.workdir)
+main = pipeline.report_main("certified", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -14,7 +14,7 @@ table goes to stdout and <workdir>/compare.json.
 
 import os
 
-from absl import app, flags, logging
+from absl import flags
 
 from experiments import pipeline
 from experiments.configs.default import defense_section
@@ -60,14 +60,13 @@ def _train_all(base, workdir: str) -> dict[str, dict]:
   return rows
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.defenses_compare"):
-    rows = _train_all(FLAGS.config, FLAGS.workdir)
-  base = FLAGS.config
-  jr_eval.write_json(os.path.join(FLAGS.workdir, "compare.json"), rows)
+def run(base, workdir: str) -> dict[str, dict]:
+  """Trains every entry of base.compare; writes compare.json, prints the table."""
+  if not base.compare:
+    raise ValueError("config.compare must list at least one <defense>[+<head>], got ().")
+  pipeline.check_training_config(base)
+  rows = _train_all(base, workdir)
+  jr_eval.write_json(os.path.join(workdir, "compare.json"), rows)
   columns = [k for k in next(iter(rows.values())) if k not in ("train_time_s", "co_epoch")]
   print(f"\n{base.dataset}, eps={base.eval.eps}, {base.epochs} epochs")
   width = max(9, *map(len, rows))
@@ -75,8 +74,11 @@ def main(argv):
   for name, r in rows.items():
     print(f"{name:{width}} " + " ".join(f"{100 * r[c]:7.2f}%" for c in columns)
           + f"  {r['train_time_s']:7.0f}")
+  return rows
+
+
+main = pipeline.report_main("defenses_compare", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

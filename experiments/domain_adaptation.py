@@ -27,7 +27,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 from sklearn.decomposition import PCA
 
 matplotlib.use("Agg")
@@ -94,9 +94,9 @@ def _check(config: ml_collections.ConfigDict) -> None:
     parse_direction(direction)
   for method in config.methods:
     method_section(config, method)
-  for field in ("seeds", "plot_points"):
-    if not isinstance(config[field], int) or config[field] < 1:
-      raise ValueError(f"config.{field} must be an integer >= 1, got {config[field]!r}.")
+  pipeline.check_config(config, ints={"seeds": 1, "plot_points": 1, "epochs": 1,
+                                      "batch_size": 1, "size": 1},
+                        reals={"optimizer.learning_rate": pipeline.POSITIVE})
   if config.plot_direction and config.plot_direction not in config.directions:
     raise ValueError(f"config.plot_direction {config.plot_direction!r} is not one of "
                      f"config.directions {tuple(config.directions)} (or '' for none).")
@@ -218,5 +218,4 @@ main = pipeline.report_main("domain_adaptation", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -28,7 +28,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,16 +63,12 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if v not in VARIANT_GAN:
       raise ValueError(f"Unknown variant {v!r} in config.variants; valid choices: "
                        f"{tuple(VARIANT_GAN)}.")
-  if not config.seeds:
-    raise ValueError("config.seeds is empty.")
-  for section, fields in (("gan", ("batch_size", "epochs", "pretrain_epochs", "latent_dim")),
-                          ("classifier", ("steps", "batch_size")),
-                          ("augment", ("pool_per_class",)), ("judge", ("steps",)),
-                          ("data", ("per_class", "resolution"))):
-    for field in fields:
-      value = config[section][field]
-      if not isinstance(value, int) or value < 1:
-        raise ValueError(f"config.{section}.{field} must be an integer >= 1, got {value!r}.")
+  pipeline.check_config(config, ints={
+      "seeds": 0, **{f"{section}.{field}": 1 for section, fields in (
+          ("gan", ("batch_size", "epochs", "pretrain_epochs", "latent_dim")),
+          ("classifier", ("steps", "batch_size")), ("augment", ("pool_per_class",)),
+          ("judge", ("steps",)), ("data", ("per_class", "resolution"))) for field in fields}},
+      reals={"classifier.learning_rate": pipeline.POSITIVE})
   df.synthetic_count(config.classifier.batch_size, config.augment.synthetic_fraction)
   if config.judge.get("model", config.classifier.model).name != "small_cnn":
     raise ValueError("the judge must be a small_cnn (its hidden layer gives the features).")
@@ -149,9 +145,9 @@ def train_judge(config, key):
 def sample_quality(judge, judge_vars, gan, state, fusion, per_class, key, test_features):
   """Judge accuracy on class-conditional target samples and the Frechet distance."""
   x, y = df.class_balanced_samples(gan, state, key, per_class, fusion.target_classes)
-  feats = df.penultimate_features(judge, judge_vars, x)
+  feats = jr_eval.penultimate_features(judge, judge_vars, x)
   return {"judge_accuracy": accuracy(judge, judge_vars, x, y),
-          "frechet_distance": df.frechet_distance(feats, test_features)}
+          "frechet_distance": jr_eval.frechet_distance(feats, test_features)}
 
 
 def run_seed(config, seed: int, workdir: str, judge, judge_vars) -> dict:
@@ -164,11 +160,11 @@ def run_seed(config, seed: int, workdir: str, judge, judge_vars) -> dict:
   key = jax.random.key(seed)
   gans = train_gans(config, fusion, config.variants, jax.random.fold_in(key, _GAN), workdir)
   pools, quality = {}, {}
-  test_features = df.penultimate_features(judge, judge_vars, fusion.test_x)
-  real_features = df.penultimate_features(judge, judge_vars, fusion.target_x)
+  test_features = jr_eval.penultimate_features(judge, judge_vars, fusion.test_x)
+  real_features = jr_eval.penultimate_features(judge, judge_vars, fusion.target_x)
   quality["real_target_subset"] = {
       "judge_accuracy": accuracy(judge, judge_vars, fusion.target_x, fusion.target_y),
-      "frechet_distance": df.frechet_distance(real_features, test_features)}
+      "frechet_distance": jr_eval.frechet_distance(real_features, test_features)}
   for i, (name, (gan, state, seconds)) in enumerate(gans.items()):
     pools[name] = df.class_balanced_samples(
         gan, state, jax.random.fold_in(jax.random.fold_in(key, _POOL), i),
@@ -315,5 +311,4 @@ main = pipeline.report_main("domain_fusion", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -24,10 +24,11 @@ import json
 import os
 
 import ml_collections
-from absl import app, flags, logging
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import pipeline
+from jaxrobust import _checks
 from jaxrobust.train.dp import DP_METHODS, fit_dp, summarize
 
 
@@ -70,19 +71,48 @@ def sweep(base: ml_collections.ConfigDict, workdir: str, methods, epsilons, seed
         print(table, flush=True)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.dp_train"):
-    if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
-      sweep(FLAGS.config, FLAGS.workdir, FLAGS.methods or list(DP_METHODS),
-            FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
-    else:
-      print(json.dumps({k: v for k, v in fit_dp(FLAGS.config, FLAGS.workdir).items()
-                        if k != "config"}, indent=2))
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Bad names, sizes and privacy budgets fail before any data is read."""
+  _checks.check_choice("config.method", config.method, DP_METHODS)
+  pipeline.check_config(config, ints={"epochs": 1, "expected_batch_size": 1,
+                                      "eval_batch_size": 1, "microbatch_size": 0, "seed": 0},
+                        reals={"target_epsilon": pipeline.POSITIVE,
+                               "delta": {"low": 0, "low_open": True, "high": 1},
+                               "l2_clip": pipeline.POSITIVE, "rho": pipeline.NONNEGATIVE,
+                               "optimizer.learning_rate": pipeline.POSITIVE,
+                               "optimizer.weight_decay": pipeline.NONNEGATIVE})
+
+
+def _sweep_values(flag: str, values, parse, **bounds) -> list:
+  """--flag's comma-separated values parsed (float or int) and checked."""
+  out = []
+  for v in values:
+    try:
+      out.append(parse(v))
+    except ValueError:
+      raise ValueError(f"--{flag} must list {parse.__name__} values, got {v!r}.") from None
+    _checks.check_real(f"--{flag} value", out[-1], **bounds)
+  return out
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict | None:
+  """One DP run (its report), or the sweep of --methods/--epsilons/--seeds."""
+  check_config(config)
+  if FLAGS.methods or FLAGS.epsilons or FLAGS.seeds:
+    methods = FLAGS.methods or list(DP_METHODS)
+    for method in methods:
+      _checks.check_choice("--methods entry", method, DP_METHODS)
+    _sweep_values("epsilons", FLAGS.epsilons, float, **pipeline.POSITIVE)
+    _sweep_values("seeds", FLAGS.seeds, int, low=0)
+    sweep(config, workdir, methods, FLAGS.epsilons or ["1", "2", "3"], FLAGS.seeds or ["0"])
+    return None
+  report = fit_dp(config, workdir)
+  print(json.dumps({k: v for k, v in report.items() if k != "config"}, indent=2))
+  return report
+
+
+main = pipeline.report_main("dp_train", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -24,7 +24,7 @@ import os
 
 import jax
 import jax.numpy as jnp
-from absl import app, flags, logging
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import pipeline
@@ -52,6 +52,8 @@ def define_flags() -> None:
       "(configs/evaluation/zoo.py).")
   flags.DEFINE_string("output_dir", None,
                       "Where to write the report (default <first workdir>/evaluation).")
+  flags.mark_flags_as_mutual_exclusive(["workdir", "torch_checkpoint"], required=True)
+  flags.mark_flags_as_mutual_exclusive(["workdir", "zoo"])
 
 
 FLAGS = flags.FLAGS
@@ -187,29 +189,46 @@ def evaluate_zoo(config, name: str, path: str, output_dir: str | None = None) ->
   return report
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.evaluate"):
-    distributed.initialize_from_flags(FLAGS)  # first: before any other JAX call
+def check_config(config) -> None:
+  """The sizes and budgets of an evaluation config, checked before any model loads
+  (eps and curve.eps may be None in the zoo config: the entry's)."""
+  pipeline.check_config(config, ints={
+      "seed": 0, "num_examples": 0, "batch_size": 1, "steps": 1, "n_queries": 1,
+      "curve.steps": 1, "diagnostics.num_examples": 0, "diagnostics.huge_eps_steps": 1,
+      "certify.chunk": 0})
+  if config.eps is not None:
+    pipeline.check_config(config, reals={"eps": pipeline.NONNEGATIVE})
+  if config.curve.eps:
+    pipeline.check_config(config, reals={"curve.eps": pipeline.NONNEGATIVE})
+
+
+def run(config, workdirs: list[str] | None) -> list[dict]:
+  """Evaluates the --workdir runs (or --torch_checkpoint, or --zoo); returns their reports."""
+  distributed.initialize_from_flags(FLAGS)  # first: before any other JAX call
+  check_config(config)
+  if FLAGS.output_dir:
+    pipeline.check_output_dir("output_dir", FLAGS.output_dir)
+  if FLAGS.zoo and not FLAGS.torch_checkpoint:
+    raise ValueError("--zoo needs --checkpoint=PATH: the entry's weights (nothing is "
+                     "downloaded).")
+  if FLAGS.torch_checkpoint:
+    if not os.path.isfile(FLAGS.torch_checkpoint):
+      raise FileNotFoundError(f"--checkpoint={FLAGS.torch_checkpoint}: no such file.")
     if FLAGS.zoo:
-      if not FLAGS.torch_checkpoint:
-        raise ValueError("--zoo needs --checkpoint=PATH: the entry's weights (nothing is "
-                         "downloaded).")
-      evaluate_zoo(FLAGS.config, FLAGS.zoo, FLAGS.torch_checkpoint, FLAGS.output_dir)
-      return
-    if FLAGS.torch_checkpoint:
-      evaluate_torch_checkpoint(FLAGS.config, FLAGS.torch_checkpoint, FLAGS.output_dir)
-      return
-    reports = pipeline.evaluate_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.output_dir,
-                                         FLAGS.epoch)
-    if FLAGS.config.certify.methods:
-      add_certificates(FLAGS.config, FLAGS.workdir, FLAGS.output_dir, FLAGS.epoch, reports)
+      return [evaluate_zoo(config, FLAGS.zoo, FLAGS.torch_checkpoint, FLAGS.output_dir)]
+    return [evaluate_torch_checkpoint(config, FLAGS.torch_checkpoint, FLAGS.output_dir)]
+  for workdir in workdirs:
+    if not os.path.isdir(workdir):
+      raise FileNotFoundError(f"--workdir={workdir}: no such directory (the workdir of an "
+                              "experiments.train run).")
+  reports = pipeline.evaluate_workdirs(config, workdirs, FLAGS.output_dir, FLAGS.epoch)
+  if config.certify.methods:
+    add_certificates(config, workdirs, FLAGS.output_dir, FLAGS.epoch, reports)
+  return reports
+
+
+main = pipeline.report_main("evaluate", run, report=None, output_workdir=False)
 
 
 if __name__ == "__main__":
-  define_flags()
-  flags.mark_flags_as_mutual_exclusive(["workdir", "torch_checkpoint"], required=True)
-  flags.mark_flags_as_mutual_exclusive(["workdir", "zoo"])
-  app.run(main)
+  pipeline.start(define_flags, main)

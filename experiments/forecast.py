@@ -6,9 +6,11 @@ weights, PSATT's perturbed iterate for comparison, and wall time per epoch).
 PSATT perturbs along its previous update, w_{t-1} - w_t (the authors' rule,
 `jaxrobust.optim.psatt`); on Adam this is not the previous gradient.
 
-  python -m experiments.forecast --workdir=runs/forecast [--epochs=60] [--seeds=3]
+  python -m experiments.forecast --workdir=runs/forecast [--config.epochs=60] \
+      [--config.seeds=3]
 
-Writes <workdir>/forecast.md and forecast.json.
+The settings are experiments/configs/forecast.py. Writes <workdir>/forecast.md
+and forecast.json.
 
 References: Park, Kim et al., "Fast sharpness-aware training for periodic time
 series classification and forecasting", Applied Soft Computing 144 (2023);
@@ -20,20 +22,15 @@ from __future__ import annotations
 import json
 import os
 
-from absl import app, flags
+from absl import flags
 
+from experiments import pipeline
 from jaxrobust.train.forecast import compare
 
 
 def define_flags() -> None:
   """Defines the flags; only when run as a binary, so tests can import several binaries."""
-  flags.DEFINE_string("workdir", "runs/forecast", "Output directory.")
-  flags.DEFINE_integer("epochs", 60, "Training epochs per run.")
-  flags.DEFINE_integer("seeds", 3, "Seeds per (series, optimizer).")
-  flags.DEFINE_float("rho", 0.05, "SAM / PSATT radius.")
-  flags.DEFINE_integer("period", 1, "PSATT refresh period (steps).")
-  flags.DEFINE_integer("batch_size", 32, "Windows per step.")
-  flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+  pipeline.define_config_flags("forecast.py", "runs/forecast")
 
 
 FLAGS = flags.FLAGS
@@ -49,26 +46,33 @@ def markdown(rows: list[dict]) -> str:
   return "\n".join(out)
 
 
-def main(argv):
-  del argv
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  runs, rows = compare(epochs=FLAGS.epochs, seeds=FLAGS.seeds, rho=FLAGS.rho,
-                       period=FLAGS.period, batch_size=FLAGS.batch_size,
-                       learning_rate=FLAGS.learning_rate,
-                       report=lambda run: print(json.dumps(run), flush=True))
+def run(config, workdir: str) -> dict:
+  """Every (series, optimizer, seed) run; writes forecast.md and forecast.json."""
+  pipeline.check_config(config, ints={"epochs": 1, "seeds": 1, "period": 1, "batch_size": 1},
+                        reals={"rho": pipeline.NONNEGATIVE,
+                               "learning_rate": pipeline.POSITIVE})
+  os.makedirs(workdir, exist_ok=True)
+  runs, rows = compare(epochs=config.epochs, seeds=config.seeds, rho=config.rho,
+                       period=config.period, batch_size=config.batch_size,
+                       learning_rate=config.learning_rate,
+                       report=lambda r: print(json.dumps(r), flush=True))
   table = markdown(rows)
   print(table)
-  with open(os.path.join(FLAGS.workdir, "forecast.md"), "w") as f:
-    f.write(f"MLP 64-64, Adam lr={FLAGS.learning_rate}, rho={FLAGS.rho}, PSATT along the "
-            f"previous update, period {FLAGS.period}, {FLAGS.epochs} epochs, batch "
-            f"{FLAGS.batch_size}; test = last 20% of each series (RMSE in the series' units; "
+  with open(os.path.join(workdir, "forecast.md"), "w") as f:
+    f.write(f"MLP 64-64, Adam lr={config.learning_rate}, rho={config.rho}, PSATT along the "
+            f"previous update, period {config.period}, {config.epochs} epochs, batch "
+            f"{config.batch_size}; test = last 20% of each series (RMSE in the series' units; "
             "naive = repeat the last value).\n\n")
     f.write(table + "\n")
-  with open(os.path.join(FLAGS.workdir, "forecast.json"), "w") as f:
-    json.dump({"rows": rows, "runs": runs}, f, indent=2)
-  print("wrote", FLAGS.workdir)
+  report = {"rows": rows, "runs": runs}
+  with open(os.path.join(workdir, "forecast.json"), "w") as f:
+    json.dump(report, f, indent=2)
+  print("wrote", workdir)
+  return report
+
+
+main = pipeline.report_main("forecast", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -24,7 +24,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -99,10 +99,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   variants = list(config.variants)
   sections = {v: defense_section(config, v) for v in variants}  # bad names fail first
   e = config.eval
-  for field in ("num_examples", "repeats", "pgd_steps", "eot_samples", "transfer_steps",
-                "batch_size"):
-    if not isinstance(e[field], int) or e[field] < 1:
-      raise ValueError(f"config.eval.{field} must be an integer >= 1, got {e[field]!r}.")
+  pipeline.check_training_config(config)
+  pipeline.check_config(config, ints={f"eval.{field}": 1 for field in (
+      "num_examples", "repeats", "pgd_steps", "eot_samples", "transfer_steps", "batch_size")},
+                        reals={"eval.eps": pipeline.NONNEGATIVE})
   os.makedirs(workdir, exist_ok=True)
   results = {}
   for variant in variants:
@@ -215,5 +215,4 @@ main = pipeline.report_main("graddiv", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

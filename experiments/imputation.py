@@ -31,7 +31,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -39,9 +39,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from experiments import pipeline  # noqa: E402
 from jaxrobust import generative as gen  # noqa: E402
 from jaxrobust.data.embedded import load_embedded  # noqa: E402
+from jaxrobust.data.tabular import TABULAR_DATASETS, load_tabular  # noqa: E402
 from jaxrobust.eval import write_json  # noqa: E402
 
-DATASETS = ("breast_cancer", "wine", "diabetes", "anes96")
+DATASETS = TABULAR_DATASETS
 CLASSICAL = ("mean", "knn", "iterative")
 
 
@@ -51,26 +52,6 @@ def define_flags() -> None:
 
 
 FLAGS = flags.FLAGS
-
-
-def load_tabular(name: str) -> tuple[np.ndarray, np.ndarray]:
-  """(features float [n, d], class labels int [n]) of a dataset shipped in a package."""
-  from sklearn import datasets
-  if name == "breast_cancer":
-    x, y = datasets.load_breast_cancer(return_X_y=True)
-  elif name == "wine":
-    x, y = datasets.load_wine(return_X_y=True)
-  elif name == "diabetes":
-    x, target = datasets.load_diabetes(return_X_y=True)
-    y = (target > np.median(target)).astype(int)
-  elif name == "anes96":
-    import statsmodels.api as sm
-    frame = sm.datasets.anes96.load_pandas().data
-    y = frame["vote"].to_numpy().astype(int)
-    x = frame.drop(columns=["vote"]).to_numpy()
-  else:
-    raise ValueError(f"Unknown dataset {name!r}; valid choices: {DATASETS}.")
-  return np.asarray(x, np.float64), np.asarray(y, int)
 
 
 def load_mnist(num_images: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +101,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for rate in list(config.rates) + list(config.mnist.rates):
     if not 0 < rate < 1:
       raise ValueError(f"rates must lie in (0, 1), got {rate}.")
+  pipeline.check_config(config, ints={"seeds": 0, "mnist.num_images": 0,
+                                      "mnist.figure_images": 0},
+                        reals={"test_fraction": {"low": 0, "low_open": True, "high": 1},
+                               "obs_fraction": {"low": 0, "low_open": True, "high": 1}})
   for method in list(config.methods) + list(config.mnist.methods):
     build_imputer(dict(method))
   for methods in (config.methods, config.mnist.methods):
@@ -378,5 +363,4 @@ main = pipeline.report_main("imputation", run, logging.INFO)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -24,13 +24,13 @@ import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from experiments import pipeline  # noqa: E402
-from jaxrobust import data  # noqa: E402
+from jaxrobust import _checks, data  # noqa: E402
 from jaxrobust.theory import network, sharpness, smoothness  # noqa: E402
 
 
@@ -245,8 +245,27 @@ def _markdown(rows, columns):
   return "\n".join(lines)
 
 
+def check_config(config) -> None:
+  """Bad sizes, radii and rates fail before any part runs."""
+  nonneg, pos = pipeline.NONNEGATIVE, pipeline.POSITIVE
+  pipeline.check_config(config, ints={
+      "seed": 0, "lanczos_iters": 1, "lbfgs_steps": 1, "trace_samples": 1, "synthetic.n": 2,
+      "synthetic.dim": 1, "network.attack_steps": 1, "network.hidden": 1,
+      "network.lanczos_iters": 1, "network.train_steps": 1,
+      "smoothness.trajectory_steps": 1},
+      reals={"synthetic.eps": nonneg, "synthetic.separation": nonneg, "digits.eps": nonneg,
+             "digits.weight_decay": nonneg, "network.eps": nonneg,
+             "network.learning_rate": pos, "network.weight_decay": nonneg,
+             "smoothness.eps": nonneg, "smoothness.eps_range": nonneg,
+             "smoothness.learning_rate": pos, "smoothness.steps": pos})
+  for i, pair in enumerate(config.digits.pairs):
+    for digit in pair:
+      _checks.check_int(f"config.digits.pairs[{i}] digit", digit, 0, 9)
+
+
 def run(config, workdir):
   """Runs every part and writes figures and tables to workdir; returns the table dict."""
+  check_config(config)
   os.makedirs(workdir, exist_ok=True)
   key = jax.random.key(config.seed)
   start = time.time()
@@ -292,13 +311,8 @@ def run(config, workdir):
   return table
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.INFO)
-  run(FLAGS.config, FLAGS.workdir)
+main = pipeline.report_main("linear_theory", run, logging.INFO, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

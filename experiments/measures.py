@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
+from absl import flags
 
 from experiments import pipeline
 from jaxrobust import _checks, data, measures, models
@@ -187,17 +187,17 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   return table
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.measures"):
-    table = run(FLAGS.config, FLAGS.workdir)
-    print(measures.format_markdown(table, limit=15))
-    with open(os.path.join(FLAGS.workdir, "measures.json")) as f:
-      print("timings:", json.load(f)["timings"])
+def run_and_print(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  """`run`, then the strongest measures' table and the timings on stdout."""
+  table = run(config, workdir)
+  print(measures.format_markdown(table, limit=15))
+  with open(os.path.join(workdir, "measures.json")) as f:
+    print("timings:", json.load(f)["timings"])
+  return table
+
+
+main = pipeline.report_main("measures", run_and_print, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

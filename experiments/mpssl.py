@@ -22,7 +22,7 @@ import jax
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -44,8 +44,12 @@ def _check_variants(config) -> None:
     if v.weighting not in selfsup.WEIGHTINGS:
       raise ValueError(f"config.variants.{name}.weighting: unknown {v.weighting!r}; valid "
                        f"choices: {selfsup.WEIGHTINGS}.")
-  if not config.seeds:
-    raise ValueError("config.seeds must name at least one seed.")
+  pipeline.check_config(config, ints={"seeds": 0, "epochs": 0, "batch_size": 1,
+                                      "feature_dim": 1, "min_norm_iterations": 1,
+                                      "probe.max_iter": 1, "probe.num_train": 0},
+                        reals={"learning_rate": pipeline.POSITIVE,
+                               "weight_decay": pipeline.NONNEGATIVE,
+                               "probe.c": pipeline.POSITIVE})
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -150,5 +154,4 @@ main = pipeline.report_main("mpssl", run)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -1,38 +1,177 @@
-"""The glue shared by the experiment binaries: train, evaluate, report."""
+"""The glue shared by the experiment binaries: their one `main` (`report_main`,
+`start`: flags, config checks, one-line user errors), train, evaluate, report."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
-from typing import Any, Callable, Iterator
+import re
+import sys
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 import jax
 import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxrobust import data, distributed, eval as jr_eval, train
+from jaxrobust import _checks, data, distributed, eval as jr_eval, train
 from jaxrobust.eval import evaluation, suite as jr_suite
 
 _REPORT_KEY = 7  # fold_in tag of the final evaluation stream
 
-# What a user can fix: bad config values or names, a diverged run, a damaged or
-# mismatched checkpoint. Anything else keeps its traceback (it is a bug).
-USER_ERRORS = (ValueError, TypeError, train.TrainingDivergedError,
-               train.CheckpointDamagedError, train.CheckpointMismatchError)
+# What a user can fix: bad config values or names, a bad flag, a missing data
+# folder or workdir (exit status 2), and a diverged run or a damaged or
+# mismatched checkpoint (exit status 1). Anything else keeps its traceback (a bug).
+RUN_ERRORS = (train.TrainingDivergedError, train.CheckpointDamagedError,
+              train.CheckpointMismatchError)
+USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError,
+                flags.Error)
+USER_ERRORS = RUN_ERRORS + USAGE_ERRORS
+EXIT_USAGE = 2
+
+
+def fail(binary: str, message, status: int = EXIT_USAGE) -> NoReturn:
+  """Ends the binary with `<binary>: error: <message>` as one line on stderr."""
+  message = str(message)
+  if "Traceback (most recent call last)" in message:
+    # ml_collections puts a config file's own error's traceback into its message:
+    # keep what it says around it and that error's last line.
+    head, trace = message.split("Traceback (most recent call last)", 1)
+    message = f"{head} {trace.strip().splitlines()[-1]}"
+  line = " ".join(message.split())  # one line, whatever the message held
+  print(f"{binary}: error: {line}", file=sys.stderr, flush=True)
+  sys.exit(status)
 
 
 @contextlib.contextmanager
 def one_line_errors(binary: str) -> Iterator[None]:
-  """Ends a binary on a user's error with one line naming it (exit status 1);
+  """Ends a binary on a user's error with one line naming it: exit status 2 for a
+  usage error, 1 for a run that failed (diverged, damaged checkpoint).
   JAXROBUST_TRACEBACK=1 keeps the traceback."""
   try:
     yield
   except USER_ERRORS as e:
     if os.environ.get("JAXROBUST_TRACEBACK"):
       raise
-    raise SystemExit(f"{binary}: {e}") from e
+    fail(binary, e, 1 if isinstance(e, RUN_ERRORS) else EXIT_USAGE)
+
+
+def _unknown_field(error: BaseException, argv: Sequence[str]) -> str | None:
+  """The one-line message of ml_collections' error for an override of a field the
+  config lacks (an AttributeError of a KeyError "'name'\nDid you mean ..."), else None."""
+  while error.args and isinstance(error.args[0], BaseException):
+    error = error.args[0]
+  text = str(error.args[0]) if error.args else ""
+  name, _, hint = text.partition("\n")
+  name = name.strip("\"'")
+  overrides = [a.lstrip("-").split("=", 1)[0] for a in argv
+               if re.match(r"^--?(no)?config\.", a)]
+  for field in overrides:
+    parts = field.removeprefix("no").split(".")
+    if name in parts[1:]:
+      return (f"unknown config field {'.'.join(parts)} (--{field}): the config has no "
+              f"field {name!r}. {hint}").strip()
+  return None
+
+
+def _config_load_error(flag_values) -> str | None:
+  """ml_collections keeps a --config file that failed to load as a placeholder that
+  raises when read: its message, or None when every config flag loaded."""
+  for name in flag_values:
+    value = flag_values[name].value
+    error = getattr(value, "_error", None) if type(value).__name__ == "_ErrorConfig" else None
+    if error is not None:
+      why = str(error).strip().splitlines()[-1].strip()
+      return f"--{name}={flag_values[name].serialize().split('=', 1)[-1]}: cannot load it ({why})"
+  return None
+
+
+def parse_flags(define_flags: Callable[[], None], argv: Sequence[str]) -> list[str]:
+  """absl's `flags_parser` of every binary: defines its flags, parses argv, and ends
+  a bad flag, --config file or config field in one line (exit status 2).
+
+  The flags are defined here, not at import: ml_collections reads the config file
+  and the overrides of its fields (--config.epochs=3) while the flag is defined."""
+  binary = f"experiments.{os.path.splitext(os.path.basename(argv[0]))[0]}"
+  try:
+    define_flags()
+    rest = flags.FLAGS(list(argv))
+    message = _config_load_error(flags.FLAGS)
+    if message is not None:
+      raise FileNotFoundError(message)
+    return rest
+  except (AttributeError, KeyError) as e:  # ml_collections: a field the config lacks
+    message = _unknown_field(e, argv)
+    if message is None or os.environ.get("JAXROBUST_TRACEBACK"):
+      raise
+    fail(binary, message)
+  except (flags.Error, ValueError, TypeError, OSError, SyntaxError) as e:
+    if os.environ.get("JAXROBUST_TRACEBACK"):
+      raise
+    fail(binary, e)
+
+
+def start(define_flags: Callable[[], None], main: Callable[[list[str]], None]) -> None:
+  """What every binary runs as a program: absl's app.run of main with
+  its flags defined and parsed by `parse_flags`."""
+  app.run(main, flags_parser=functools.partial(parse_flags, define_flags))
+
+
+def check_output_dir(name: str, path: str) -> None:
+  """path (flag --name) is a directory or can be made one: the nearest existing
+  folder on its way is a writable directory. Creates nothing."""
+  if not path:
+    raise ValueError(f"--{name} must name a directory, got {path!r}.")
+  if os.path.exists(path):
+    if not os.path.isdir(path):
+      raise NotADirectoryError(f"--{name}={path} is a file, not a directory.")
+    parent = path
+  else:
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+      parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+      raise NotADirectoryError(f"--{name}={path} cannot be created: {parent} is a file.")
+  if not os.access(parent, os.W_OK | os.X_OK):
+    raise PermissionError(f"--{name}={path} is not writable: {parent} denies writing.")
+
+
+def check_config(config: ml_collections.ConfigDict, *, ints: dict[str, int] | None = None,
+                 reals: dict[str, dict] | None = None) -> None:
+  """Checks config fields by their dotted paths before a run starts: ints
+  {path: minimum} (an integer >= minimum) and reals {path: the bounds of
+  `_checks.check_real`}; a field that holds a sequence (seeds, budgets) must list
+  at least one value and each must pass. The errors name the field, config.<path>."""
+  def each(path):
+    value = config
+    for part in path.split("."):
+      value = value[part]
+    if not isinstance(value, (list, tuple)):
+      return [(f"config.{path}", value)]
+    if not value:
+      raise ValueError(f"config.{path} must list at least one value, got {value!r}.")
+    return [(f"config.{path}[{i}]", v) for i, v in enumerate(value)]
+
+  for path, minimum in (ints or {}).items():
+    for name, value in each(path):
+      _checks.check_int(name, value, minimum)
+  for path, bounds in (reals or {}).items():
+    for name, value in each(path):
+      _checks.check_real(name, value, **bounds)
+
+
+# Bounds of `check_config`'s reals.
+POSITIVE = {"low": 0, "low_open": True}
+NONNEGATIVE = {"low": 0}
+
+
+def check_training_config(config: ml_collections.ConfigDict) -> None:
+  """The sizes and rates of a `train.fit` config (experiments/configs/default.py),
+  checked before any data is read."""
+  check_config(config, ints={"epochs": 1, "batch_size": 1, "eval_batch_size": 1, "seed": 0},
+               reals={"optimizer.learning_rate": POSITIVE,
+                      "optimizer.weight_decay": NONNEGATIVE, "eval.eps": NONNEGATIVE})
 
 
 def eval_attacks(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -65,26 +204,36 @@ def define_config_flags(config_file: str, workdir: str,
   flags.DEFINE_string("workdir", workdir, "Output directory.")
 
 
-def report_main(name: str, run: Callable[[ml_collections.ConfigDict, str], Any],
-                verbosity: int = logging.WARNING) -> Callable[[list[str]], None]:
-  """The absl `main` of a study binary: run(FLAGS.config, FLAGS.workdir) with
-  one-line errors, then the path of its report.md."""
+def report_main(name: str, run: Callable[[ml_collections.ConfigDict, Any], Any],
+                verbosity: int = logging.WARNING, report: str | None = "report.md",
+                output_workdir: bool = True) -> Callable[[list[str]], None]:
+  """The absl `main` of every binary, written once: run(FLAGS.config, FLAGS.workdir)
+  with one-line errors (`one_line_errors`), then the path of its report
+  (<workdir>/<report>; None prints nothing). output_workdir: --workdir is where
+  the run writes, checked before the run starts (False: the binary reads it)."""
+  binary = f"experiments.{name}"
 
   def main(argv):
-    if len(argv) > 1:
-      raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    logging.set_verbosity(verbosity)
-    with one_line_errors(f"experiments.{name}"):
+    with one_line_errors(binary):
+      if len(argv) > 1:
+        raise ValueError(f"unexpected arguments {argv[1:]}: every setting is a --flag "
+                         "or a --config.<field>.")
+      logging.set_verbosity(verbosity)
+      if output_workdir:
+        check_output_dir("workdir", flags.FLAGS.workdir)
       run(flags.FLAGS.config, flags.FLAGS.workdir)
-    print(f"report: {os.path.join(flags.FLAGS.workdir, 'report.md')}")
+    if report:
+      print(f"report: {os.path.join(flags.FLAGS.workdir, report)}")
 
   return main
+
 
 def train_and_report(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains (resuming if possible), evaluates on the test split, writes the report.
 
   Returns the report written to <workdir>/report.json.
   """
+  check_training_config(config)
   suite = eval_attacks(config)  # bad eval settings fail before training
   result = train.fit(config, workdir)
   report = jr_eval.robustness_report(

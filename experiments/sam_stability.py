@@ -23,12 +23,13 @@ import os
 
 import contextlib
 
-from absl import app, flags
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from experiments import pipeline
+from jaxrobust import _checks
 from jaxrobust.optim import stability
 
 
@@ -96,8 +97,26 @@ def markdown_table(rows: list[dict]) -> str:
   return "\n".join(lines)
 
 
+def check_config(config) -> None:
+  """Bad counts, rates and radii fail before any trajectory runs."""
+  pipeline.check_config(config, ints={"seeds": 1})
+  for name, problem in config.problems.items():
+    _checks.check_choice(f"config.problems.{name}.loss", problem.loss,
+                         tuple(stability.STABILITY_LOSSES))
+    pipeline.check_config(config, ints={f"problems.{name}.steps": 1},
+                          reals={f"problems.{name}.lr": pipeline.POSITIVE,
+                                 f"problems.{name}.noise": pipeline.NONNEGATIVE})
+    for field in ("sam_rhos", "usam_rhos"):
+      for i, rho in enumerate(problem[field]):
+        _checks.check_real(f"config.problems.{name}.{field}[{i}]", rho, low=0)
+    if name not in config.plot_limits:
+      raise ValueError(f"config.plot_limits has no entry for problem {name!r}; it has "
+                       f"{tuple(config.plot_limits)}.")
+
+
 def run(config, workdir: str) -> list[dict]:
   """Runs every problem of the config; writes the table, JSON and figure; returns the rows."""
+  check_config(config)
   os.makedirs(workdir, exist_ok=True)
   problems = {name: section.to_dict() for name, section in config.problems.items()}
   with jax.enable_x64(True) if config.float64 else contextlib.nullcontext():
@@ -117,11 +136,8 @@ def run(config, workdir: str) -> list[dict]:
   return rows
 
 
-def main(argv):
-  del argv
-  run(FLAGS.config, FLAGS.workdir)
+main = pipeline.report_main("sam_stability", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

@@ -11,7 +11,7 @@ checkpoint (a killed run loses nothing).
 
 import os
 
-from absl import app, flags, logging
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import pipeline
@@ -31,15 +31,14 @@ def define_flags() -> None:
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  with pipeline.one_line_errors("experiments.train"):
-    distributed.initialize_from_flags(FLAGS)  # first: before any other JAX call
-    pipeline.train_and_report(FLAGS.config, FLAGS.workdir)
+def run(config, workdir: str) -> dict:
+  """Trains (resuming), evaluates and writes the report (`pipeline.train_and_report`)."""
+  distributed.initialize_from_flags(FLAGS)  # first: before any other JAX call
+  return pipeline.train_and_report(config, workdir)
+
+
+main = pipeline.report_main("train", run, report=None)
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  pipeline.start(define_flags, main)

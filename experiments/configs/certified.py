@@ -7,10 +7,16 @@ exceeds the test eps (Gowal et al. train at 0.2 for 0.1 on MNIST). The small
 CNN is Gowal et al.'s "small" shape scaled down (16 and 32 stride-2 3x3 convs,
 100 hidden units), so that full CROWN stays affordable on a CPU.
 
-`:tiny` is a seconds-long version for tests and smoke checks.
+`:tiny` is a seconds-long version for tests and smoke checks. `training_config`
+turns this config into `train.fit`'s for one of its defenses (the binary and
+notebooks/certified.ipynb train with it).
 """
 
 import ml_collections
+
+from experiments.configs import default as default_config
+from jaxrobust import data
+from jaxrobust.train import loop
 
 
 def get_config(variant: str = "default") -> ml_collections.ConfigDict:
@@ -52,4 +58,40 @@ def get_config(variant: str = "default") -> ml_collections.ConfigDict:
     c.curve.eps, c.curve.num_examples = (0.0, 0.1), 16
   elif variant != "default":
     raise ValueError(f"Unknown variant {variant!r}; valid: 'default', 'tiny'.")
+  return c
+
+
+def defense_section(config: ml_collections.ConfigDict, name: str,
+                    steps_per_epoch: int) -> dict:
+  """The defense `name` at the config's budgets, as a `config.defense` section
+  of the main job; the IBP / CROWN-IBP eps ramp in global steps."""
+  t = config.certified_training
+  schedule = {"eps": t.eps, "warmup_steps": t.warmup_epochs * steps_per_epoch,
+              "ramp_steps": t.ramp_epochs * steps_per_epoch}
+  sections = {
+      "standard": {"name": "standard"},
+      "pgd_at": {"name": "pgd_at", "attack": {"name": "pgd", **config.pgd_at.to_dict()}},
+      "ibp": {"name": "ibp", "kappa": t.ibp_kappa, **schedule},
+      "crown_ibp": {"name": "crown_ibp", "kappa": t.crown_ibp_kappa,
+                    "beta": t.crown_ibp_beta, **schedule}}
+  if name not in sections:
+    raise ValueError(f"Unknown defense {name!r} in config.defenses; valid: "
+                     f"{', '.join(sections)}.")
+  return sections[name]
+
+
+def training_config(config: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
+  """The main job's config (experiments/configs/default.py) training model `name`
+  with this experiment's data, model, optimizer and schedule; no per-epoch
+  monitors (the evaluation here is the report)."""
+  c = default_config.get_config("standard")
+  for field in ("seed", "dataset", "data_dir", "progress", "epochs", "batch_size",
+                "eval_batch_size"):
+    c[field] = config[field]
+  c.model = ml_collections.ConfigDict(config.model.to_dict())
+  c.optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
+  train_size = len(loop.load_splits(c)[0].labels)
+  c.defense = ml_collections.ConfigDict(defense_section(
+      config, name, data.num_batches(train_size, config.batch_size)))
+  c.robust_gap.num_examples = 0
   return c

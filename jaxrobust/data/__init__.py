@@ -6,5 +6,6 @@ from jaxrobust.data.batching import (epoch_batches, epoch_permutation,
                                      num_batches, sequential_batches, to_float)
 from jaxrobust.data.datasets import dataset_names, load
 from jaxrobust.data.info import Dataset, DatasetInfo
+from jaxrobust.data.tabular import TABULAR_DATASETS, load_tabular
 from jaxrobust.data.timeseries import (SERIES, ForecastData, forecasting_split, load_series,
                                        sliding_windows)

@@ -10,6 +10,8 @@
                transferability among sample networks, gradient concentration
   sharded      ShardedEvaluator / ShardedEnsembleEvaluator: batches over a device mesh,
                the points still robust re-packed between components
+  features     a classifier's penultimate features, their statistics, the Frechet
+               distance (the FID formula in any feature space)
   suite        attack names -> attacks (the attack registry's vocabulary)
   report       tables and JSON;  plots: the figures
 """
@@ -18,6 +20,7 @@ from jaxrobust.eval import certified, diagnostics, randomized
 from jaxrobust.eval.ensemble import EnsembleEvaluator
 from jaxrobust.eval.evaluation import evaluate_models, per_class_accuracy, robustness_report
 from jaxrobust.eval.evaluator import Evaluator, stack_variables
+from jaxrobust.eval.features import feature_statistics, frechet_distance, penultimate_features
 from jaxrobust.eval.plots import (plot_population_curves, plot_robustness_curves,
                                   plot_training_curves)
 from jaxrobust.eval.report import format_evaluation, format_table, write_json

@@ -13,7 +13,6 @@ images in the target classifier's batches.
   generate / class_balanced_samples   domain-0 samples of given classes
   mixed_batch           a batch with an exact number of synthetic examples
   train_classifier      the target classifier on real (+ synthetic) batches
-  frechet_distance      the FID formula on any features (here: our own classifier's)
 
 Source note: only the paper's abstract was readable here. What it fixes is
 followed: one GAN trained on the outer and the target dataset simultaneously,
@@ -421,41 +420,3 @@ def train_classifier(model, real_x, real_y, key: jax.Array, *, steps: int, batch
   if not np.isfinite(np.asarray(losses[-1])):
     raise FloatingPointError("the classifier's loss is not finite at the last step.")
   return variables(state)
-
-
-def penultimate_features(model, variables_, images, batch_size: int = 500) -> np.ndarray:
-  """The input of a `small_cnn`'s output layer (the ReLU of its hidden Dense) [n, hidden]:
-  the feature space of the Frechet distance (our classifier stands in for Inception)."""
-  _checks.check_int("batch_size", batch_size, 1)
-  _checks.check_unit_images("images", images)
-  @jax.jit
-  def features(x):
-    _, inter = model.apply(variables_, x, train=False, capture_intermediates=lambda m, _: (
-        m.name == "Dense_0"))
-    return jax.nn.relu(inter["intermediates"]["Dense_0"]["__call__"][0])
-  return np.concatenate([np.asarray(features(jnp.asarray(images[i:i + batch_size])))
-                         for i in range(0, len(images), batch_size)])
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-  """||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) of two feature sets [n, d]
-  (Heusel et al., NeurIPS 2017, the FID formula; any feature space).
-
-  tr (S_a S_b)^(1/2) is computed as the sum of the square roots of the
-  eigenvalues of the symmetric S_a^(1/2) S_b S_a^(1/2) (the same spectrum), which
-  stays exact when ReLU features leave the covariances singular, where a
-  general matrix square root of S_a S_b is inaccurate.
-  """
-  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-    raise ValueError(f"features must be [n, d] with n >= 2 and one d, got {a.shape} and "
-                     f"{b.shape}.")
-  _checks.check_array_range("a (features)", a)
-  _checks.check_array_range("b (features)", b)
-  mu_a, mu_b = a.mean(0), b.mean(0)
-  s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-  w, v = np.linalg.eigh(s_a)
-  root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-  middle = np.linalg.eigvalsh(root_a @ s_b @ root_a)
-  trace_root = np.sum(np.sqrt(np.clip(middle, 0, None)))
-  return float(np.sum((mu_a - mu_b) ** 2) + np.trace(s_a) + np.trace(s_b) - 2.0 * trace_root)

@@ -84,6 +84,7 @@ def test_binary_missing_data_is_one_line(tmp_path):
   out = subprocess.run([sys.executable, "-m", "experiments.audio_transfer",
                         f"--fsdd_dir={tmp_path / 'missing'}", f"--workdir={tmp_path / 'w'}"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-  assert out.returncode == 1
-  assert out.stderr.strip().splitlines()[-1].startswith("experiments.audio_transfer: FSDD folder")
+  assert out.returncode == 2
+  assert out.stderr.strip().splitlines()[-1].startswith(
+      "experiments.audio_transfer: error: FSDD folder")
   assert "Traceback" not in out.stderr

@@ -70,9 +70,9 @@ def test_config_variants_build_without_data(variant):
 @pytest.mark.slow
 def test_a_bad_option_ends_the_binary_in_one_line(tmp_path):
   done = _run(tmp_path, "--config.measures.options.input_margin.steps=0")
-  assert done.returncode == 1
-  assert done.stderr.strip().splitlines()[-1].startswith("experiments.measures: steps must be"), (
-      done.stderr)
+  assert done.returncode == 2
+  assert done.stderr.strip().splitlines()[-1].startswith(
+      "experiments.measures: error: steps must be"), done.stderr
   assert "Traceback" not in done.stderr
   assert not (tmp_path / "population").exists()  # nothing trained
 
