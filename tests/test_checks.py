@@ -10,8 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
-from jaxrobust import _checks, attacks, data, defenses, losses, models
+from jaxrobust import _checks, attacks, data, defenses, losses, models, optim, theory
+from jaxrobust.attacks.pgd import PGD
 from jaxrobust.eval.evaluator import Evaluator
 from tests import bad_input
 
@@ -109,3 +111,38 @@ def test_check_number(value, low, low_open, ok):
   else:
     with pytest.raises(ValueError, match="x must be finite"):
       _checks.check_number("x", value, low=low, low_open=low_open)
+
+
+NAN = float("nan")
+W = jnp.array([1.0, -2.0, 0.5])
+X = jnp.ones((4, 3))
+Y_SIGNED = jnp.array([1.0, -1.0, 1.0, -1.0])
+PARAMS = {"w": jnp.ones(3)}
+KEY = jax.random.key(0)
+
+
+# The checked mode (checkify) under jit: traced values that jit alone lets through.
+
+def test_checked_mode_raises_for_traced_values_that_jit_alone_lets_through():
+  margin = lambda eps: theory.adversarial_margin(W, 0.0, X, Y_SIGNED, eps, 2)  # noqa: E731
+  assert bool(jnp.all(jnp.isnan(jax.jit(margin)(jnp.float32(NAN)))))  # unchecked under jit
+  np.testing.assert_array_equal(_checks.checked(margin)(0.1), margin(0.1))
+  with pytest.raises(checkify.JaxRuntimeError, match=r"eps must be finite and >= 0, got nan"):
+    _checks.checked(margin)(jnp.float32(NAN))
+  with pytest.raises(ValueError, match="noise_multiplier must be finite and >= 0"):
+    _checks.checked(lambda s: optim.privatize(PARAMS, KEY, 1.0, s, 8.0))(-1.0)
+  logits = jnp.zeros((2, 4))
+  with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
+    _checks.checked(losses.cross_entropy)(logits, jnp.array([0, 9]))
+  # The checks add nothing to a program traced outside the checked mode.
+  assert "check" not in str(jax.make_jaxpr(margin)(0.1))
+
+
+def test_checked_mode_catches_a_nan_attack_radius_under_jit():
+  logits_fn = lambda x: x.reshape(x.shape[0], -1)[:, :3]  # noqa: E731
+  x, y = jnp.full((2, 2, 2, 1), 0.5), jnp.array([0, 1])
+  def attack(eps):
+    return PGD(eps=eps, step_size=0.1, steps=1, norm="l2", random_start=False)(logits_fn, x, y)
+  assert _checks.checked(attack)(0.1).shape == x.shape
+  with pytest.raises(checkify.JaxRuntimeError, match="eps must be finite"):
+    _checks.checked(attack)(jnp.float32(NAN))
