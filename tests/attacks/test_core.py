@@ -107,7 +107,8 @@ def test_l2_projection_of_underflowing_radii_is_finite_and_in_the_ball(size, eps
 
 
 def test_l2_projection_of_normal_inputs_is_unchanged_bit_for_bit():
-  delta = jax.random.normal(jax.random.key(0), (8, 5, 5, 3)) * jnp.logspace(-6, 1, 8)[:, None, None, None]
+  scales = jnp.logspace(-6, 1, 8)[:, None, None, None]
+  delta = jax.random.normal(jax.random.key(0), (8, 5, 5, 3)) * scales
   eps = jnp.array([0.0, 1e-3, 0.1, 1.0, 2.0, 1e-6, 0.5, 3.0])
   ball = jax.vmap(optax.projections.projection_l2_ball)
   expected = jnp.where((eps > 0)[:, None, None, None], ball(delta, eps), 0.0)
