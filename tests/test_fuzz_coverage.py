@@ -1,0 +1,296 @@
+"""Every public entry of every package is fuzzed, or says why it has nothing to check.
+
+The entries: each package of the floor table (tests/test_floors.py) and its
+`__all__` (or, without one, its public names), keeping the callables the
+project defines (functions and classes, not constants, registries or modules).
+An entry is covered by
+  * a case of a fuzz table: a key "<package>.<entry>:<what is bad>" of `CASES`
+    in any tests/<package>/test_fuzz.py;
+  * its registry: a class or builder registered in a `Registry` is fuzzed by
+    tests/test_fuzz_registries.py, one case per option;
+  * `NOTHING_TO_CHECK` below, with the reason;
+  * `PENDING` (packages another branch fuzzes) or `OPEN` (not fuzzed yet): both
+    are to shrink to nothing, and an entry listed there that is covered fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pathlib
+import re
+import sys
+
+import pytest
+
+from jaxrobust.registry import Registry
+from tests.test_floors import FLOORS
+
+ROOT = pathlib.Path(__file__).resolve().parent
+PACKAGES = tuple(p for p in FLOORS if p not in ("_checks", "registry", "experiments", "bench"))
+KEY = re.compile(r"^(?P<package>[a-z_]+)\.(?P<entry>[A-Za-z_][\w.]*):(?P<what>\w+)$")
+
+_RESULT = "a record the library returns (NamedTuple / struct): the user never builds one"
+_STATE = "an optimizer state the transform builds and updates, never a user's input"
+_ERROR = "an exception class the library raises"
+_MODULE = "a flax module built inside a model whose fields the model's checks cover"
+
+# Public entries that take no user input a check could refuse, and why.
+NOTHING_TO_CHECK = {
+    # models
+    "models.as_logits_fn": "wraps (model, variables) into a closure; model.apply checks the call",
+    # optim
+    "optim.DPSATState": _STATE, "optim.DPSGDState": _STATE, "optim.PSATTState": _STATE,
+    "optim.SAMState": _STATE,
+    # theory
+    "theory.FitResult": _RESULT, "theory.LanczosResult": _RESULT, "theory.Sharpness": _RESULT,
+    # train
+    "train.FitResult": _RESULT, "train.PopulationResult": _RESULT, "train.TrainedModel": _RESULT,
+    "train.TrainState": "flax's TrainState: built by init_state, whose arguments are fuzzed",
+    "train.CheckpointDamagedError": _ERROR, "train.CheckpointMismatchError": _ERROR,
+    "train.TrainingDivergedError": _ERROR,
+    # certify: the bound-propagation network's layers, built by `network` / `network_of`
+    "certify.Flatten": "takes no arguments", "certify.ReLU": "takes no arguments",
+    # data
+    "data.AudioInfo": _RESULT, "data.DatasetInfo": _RESULT, "data.ForecastData": _RESULT,
+    "data.dataset_names": "takes no arguments",
+    # eval
+    "eval.Suite": _RESULT,
+    # measures
+    "measures.MeasureInputs": "a record built by measures.prepare, whose arguments are fuzzed",
+}
+
+# Packages fuzzed on branch issue34-families (tests/<package>/test_fuzz.py there): their
+# entries without a case yet. To delete, entry by entry, once that branch is merged.
+_FAMILIES = "fuzzed on branch issue34-families"
+PENDING: dict[str, dict[str, str]] = {
+    "sharding": dict.fromkeys([
+        "data_mesh", "data_size", "gather", "host_rows", "model_size", "padded_to",
+        "population_mesh", "put", "replicate", "shard_batch", "shard_local_batch",
+        "shard_member_batch", "shard_members"
+    ], _FAMILIES),
+    "distributed": dict.fromkeys([
+        "define_flags", "initialize", "initialize_from_flags", "is_main_process", "settings"
+    ], _FAMILIES),
+    "generative": dict.fromkeys([
+        "ConditionalGenerator", "CycleStep", "GAINStep", "GANState", "ProjectionDiscriminator",
+        "SklearnImputer", "check_incomplete", "discriminator_loss", "discriminator_update",
+        "finish_step", "fit", "gan_step", "generator_loss", "generator_update", "impute",
+        "linen_apply", "minmax_scale", "missing_mask", "rmse", "run_steps", "sample", "with_nans"
+    ], _FAMILIES),
+    "adaptation": dict.fromkeys([
+        "AdaptationNet", "AdaptationResult", "Discriminator", "Domain", "DomainPair", "accuracy",
+        "class_conditional_mmd", "condition", "conditioning_dim", "dann_coefficient", "embed",
+        "entropy", "entropy_weights", "fit", "from_config", "gaussian_kernel", "load_domain",
+        "load_pair", "make", "make_pair", "multilinear_map", "pseudo_labels",
+        "randomized_multilinear_map", "reverse_gradient"
+    ], _FAMILIES),
+    "anomaly": dict.fromkeys([
+        "AnomalySplit", "Autoencoder", "BiasFreeEncoder", "Detector", "FitResult", "abc_loss",
+        "anomaly_scores", "auroc", "deep_sad_loss", "fit_detector", "from_config", "log1mexp",
+        "make", "make_split", "normal_probability", "reconstruction_error"
+    ], _FAMILIES),
+    "selfsup": dict.fromkeys([
+        "MultiTaskNet", "PretextResult", "build_encoder", "build_tasks", "combine", "encode",
+        "fit_pretext", "line_search", "linear_probe", "make_views", "min_norm_from_gradients",
+        "min_norm_weights"
+    ], _FAMILIES),
+}
+
+# Entries of this branch's packages not fuzzed yet, and why.
+_NOT_YET = "no case written yet (issue 34)"
+OPEN: dict[str, str] = dict.fromkeys([
+    # losses
+    "losses.get_loss",
+    # data
+    "data.AudioDataset", "data.Dataset", "data.epoch_permutation", "data.forecasting_split",
+    "data.load", "data.load_fsdd", "data.load_series", "data.read_wav", "data.sequential_batches",
+    "data.sliding_windows", "data.write_wav",
+    # models
+    "models.BayesConv", "models.BayesDense", "models.ForecastMLP", "models.GaussianNoise",
+    "models.RandomResizePad", "models.add_kl_gradient", "models.apply_head",
+    "models.as_randomized_logits_fn", "models.bounded_logit", "models.fold_batchnorm",
+    "models.kl_divergence", "models.log_sigsoftmax", "models.make", "models.sample_logits_fn",
+    # privacy
+    "privacy.attack_preprocess", "privacy.bucket_index", "privacy.bucket_sizes",
+    "privacy.per_example_grads",
+    # optim
+    "optim.psatt_clean_params",
+    # attacks
+    "attacks.PGD", "attacks.Restarts", "attacks.Sweep", "attacks.ascent_direction",
+    "attacks.eot_gradient", "attacks.fourier_basis", "attacks.input_gradient",
+    "attacks.jitter_loss", "attacks.least_likely_targets", "attacks.perturbation_norm",
+    "attacks.random_start", "attacks.random_targets", "attacks.robust_accuracy_curve",
+    "attacks.stack_eps", "attacks.sweep", "attacks.to_ball_and_box",
+    # certify
+    "certify.Conv", "certify.Dense", "certify.Network", "certify.Scale",
+    "certify.SmoothedCertificate", "certify.capture", "certify.certified",
+    "certify.certified_accuracy", "certify.certified_curve", "certify.certified_mask",
+    "certify.clopper_pearson", "certify.logit_bounds", "certify.margin_bounds",
+    "certify.margin_lower", "certify.margin_specs", "certify.network", "certify.network_of",
+    "certify.smoothed_certify", "certify.smoothed_counts", "certify.smoothed_curve",
+    "certify.smoothed_predict", "certify.spec_lower",
+    # defenses
+    "defenses.AdversarialDefense", "defenses.Defense", "defenses.absum_penalty",
+    "defenses.absum_prox", "defenses.from_config", "defenses.make",
+    # theory
+    "theory.exact_hessian", "theory.gradient_lipschitz_along_path", "theory.hessian_norm",
+    "theory.make_hvp", "theory.steepest_unit_vector",
+    # eval
+    "eval.EnsembleEvaluator", "eval.ShardedEnsembleEvaluator", "eval.ShardedEvaluator",
+    "eval.build_suite", "eval.evaluate_models", "eval.format_evaluation", "eval.format_table",
+    "eval.per_class_accuracy", "eval.plot_population_curves", "eval.plot_robustness_curves",
+    "eval.plot_training_curves", "eval.robustness_report", "eval.stack_variables",
+    "eval.write_json",
+    # measures
+    "measures.build", "measures.compute", "measures.compute_population",
+    "measures.correlation_table", "measures.format_markdown", "measures.granulated_kendall",
+    "measures.kendall_tau", "measures.lipschitz_ratio", "measures.output_margins",
+    "measures.pacbayes_sigma", "measures.percentile_margin", "measures.prepare",
+    "measures.sort_rows", "measures.spectral_norm", "measures.thickness",
+    # train
+    "train.COMonitor", "train.Checkpointer", "train.MetricsLog", "train.RobustGapMonitor",
+    "train.build_model", "train.detect_collapse", "train.export_member", "train.fit",
+    "train.fit_arrays", "train.fit_population", "train.init_state", "train.load_trained",
+    "train.loss_step", "train.make_schedule", "train.make_train_step", "train.optax_update",
+    "train.restore_target", "train.run_epochs", "train.variables",
+    # audio
+    "audio.accuracy", "audio.dct_matrix", "audio.frames", "audio.from_unit", "audio.hann_window",
+    "audio.log_mel_spectrogram", "audio.mel_filterbank", "audio.mel_spectrogram", "audio.mfcc",
+    "audio.power_spectrogram", "audio.power_to_db", "audio.predict", "audio.run_scan_epochs",
+    "audio.snr_db", "audio.speech_mask", "audio.speech_region", "audio.stft_magnitude",
+    "audio.to_unit", "audio.train_classifier", "audio.unit_eps",
+], _NOT_YET)
+
+
+def _registered_builds() -> set:
+  """Every class or builder registered in a `Registry` of an imported jaxrobust module."""
+  builds = set()
+  for name, module in list(sys.modules.items()):
+    if not name.startswith("jaxrobust") or module is None:
+      continue
+    for value in list(vars(module).values()):
+      if isinstance(value, Registry):
+        builds.update(value.entry(n).build for n in value)
+  return builds
+
+
+def _exports(package: str) -> dict[str, object]:
+  """{public name: value} of `jaxrobust.<package>` (its `__all__`, else no leading _)."""
+  module = importlib.import_module(f"jaxrobust.{package}")
+  names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+  return {name: getattr(module, name) for name in names}
+
+
+def _home(value) -> str | None:
+  """The package (a key of FLOORS) whose module defines value, or None."""
+  parts = (getattr(value, "__module__", None) or "").split(".")
+  return parts[1] if parts[0] == "jaxrobust" and len(parts) > 1 else None
+
+
+def public_entries(package: str) -> list[str]:
+  """The public callables `jaxrobust.<package>` exports (functions and classes the project
+  defines): those defined in it, and those of a package that does not export them itself
+  (audio's front-ends live in models); a name re-exported from where it is public (train's
+  sharding helpers) is fuzzed there."""
+  out = []
+  for name, value in _exports(package).items():
+    if inspect.ismodule(value) or not callable(value) or isinstance(value, Registry):
+      continue
+    home = _home(value)
+    if home == package or (home in PACKAGES and
+                           all(v is not value for v in _exports(home).values())):
+      out.append(name)
+  return sorted(out)
+
+
+def fuzz_files() -> list[pathlib.Path]:
+  return sorted(ROOT.glob("*/test_fuzz.py"))
+
+
+def fuzz_keys() -> dict[str, str]:
+  """{case key: its file} over every tests/<package>/test_fuzz.py."""
+  keys = {}
+  for path in fuzz_files():
+    module = importlib.import_module(f"tests.{path.parent.name}.test_fuzz")
+    for key in getattr(module, "CASES", {}):
+      keys[key] = str(path.relative_to(ROOT.parent))
+  return keys
+
+
+def _coverage():
+  for package in PACKAGES:
+    importlib.import_module(f"jaxrobust.{package}")
+  builds = _registered_builds()
+  keys = fuzz_keys()
+  cased = {m["package"] + "." + m["entry"] for m in map(KEY.match, keys) if m}
+  table = {}
+  for package in PACKAGES:
+    module = importlib.import_module(f"jaxrobust.{package}")
+    rows = {}
+    for name in public_entries(package):
+      full = f"{package}.{name}"
+      if full in cased:
+        rows[name] = "case"
+      elif getattr(module, name) in builds:
+        rows[name] = "registry"
+      elif full in NOTHING_TO_CHECK:
+        rows[name] = "nothing"
+      elif name in PENDING.get(package, {}):
+        rows[name] = "pending"
+      elif full in OPEN:
+        rows[name] = "open"
+      else:
+        rows[name] = "uncovered"
+    table[package] = rows
+  return table, keys
+
+
+def test_every_fuzz_key_names_a_package_entry_and_what_is_bad():
+  bad = []
+  for key, path in fuzz_keys().items():
+    match = KEY.match(key)
+    if not match or match["package"] not in PACKAGES:
+      bad.append(f"{path}: {key!r} is not '<package>.<entry>:<what is bad>'")
+      continue
+    target = importlib.import_module(f"jaxrobust.{match['package']}")
+    for part in match["entry"].split("."):
+      target = getattr(target, part, None)
+    if target is None:
+      bad.append(f"{path}: {key!r} names no entry of jaxrobust.{match['package']}")
+  assert not bad, "\n".join(bad)
+
+
+def test_every_public_entry_is_fuzzed_or_has_nothing_to_check():
+  table, _ = _coverage()
+  uncovered = [f"{p}.{n}" for p, rows in table.items() for n, how in rows.items()
+               if how == "uncovered"]
+  assert not uncovered, (
+      "public entries without a fuzz case: add one to tests/<package>/test_fuzz.py (or a "
+      f"reason to NOTHING_TO_CHECK): {uncovered}")
+
+
+def test_the_lists_hold_no_stale_names():
+  """An allowlisted, pending or open name must exist and have no case (delete it then)."""
+  table, _ = _coverage()
+  where = {f"{p}.{n}": how for p, rows in table.items() for n, how in rows.items()}
+  listed = [(f, "NOTHING_TO_CHECK", "nothing") for f in NOTHING_TO_CHECK]
+  listed += [(f"{p}.{n}", "PENDING", "pending") for p, names in PENDING.items() for n in names]
+  listed += [(f, "OPEN", "open") for f in OPEN]
+  stale = [f"{f} in {name} is now {where.get(f, 'not a public entry')}"
+           for f, name, how in listed if where.get(f) != how]
+  assert not stale, "delete from the lists: " + "; ".join(stale)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_report_per_package(package, capsys):
+  """Prints cases / entries / covered / allowlisted / pending / open (run with -s)."""
+  table, keys = _coverage()
+  rows = table[package]
+  count = lambda how: sum(1 for h in rows.values() if h == how)  # noqa: E731
+  cases = sum(1 for k in keys if k.startswith(package + "."))
+  with capsys.disabled():
+    print(f"\n{package}: {cases} cases, {len(rows)} entries: {count('case')} with a case, "
+          f"{count('registry')} by registry, {count('nothing')} allowlisted, "
+          f"{count('pending')} pending, {count('open')} open")
+  assert count("uncovered") == 0
