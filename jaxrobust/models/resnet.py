@@ -19,8 +19,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import (ACTIVATIONS, Classifier, Normalize, batch_norm,
-                                     check_activation)
+from jaxrobust.models.layers import ACTIVATIONS, Classifier, Normalize, batch_norm
 
 
 class PreActBlock(nn.Module):
@@ -85,8 +84,8 @@ class _ResidualNet(Classifier):
   final_bn: bool = True  # BN-act before the pooling (RobustBench's PreActResNet: optional)
 
   def __post_init__(self):
-    check_activation(self.activation)
     super().__post_init__()
+    self.stages()  # its checks (a WRN depth of 6n + 4, a depth per stage) at construction
 
   @nn.compact
   def __call__(self, x, train: bool = False):
