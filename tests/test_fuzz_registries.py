@@ -161,9 +161,14 @@ def _build_and_check(package, entry, options):
   registry = REGISTRIES[package]
   made = registry.make(entry, **SUPPLIED.get(package, {}), **options)
   if isinstance(made, Attack):
-    x = jnp.full((2, 4, 4, 1), 0.5)
-    made.check_call(x, jnp.array([0, 1]), KEY, lambda z: z.reshape(2, -1)[:, :3])
+    _check_call(made, jnp.array([0, 1]))
   return made
+
+
+def _check_call(attack, y):
+  """What `Attack.__call__` checks before it runs (the attack must not override it)."""
+  assert type(attack).__call__ is Attack.__call__, type(attack)
+  attack.check_call(jnp.full((2, 4, 4, 1), 0.5), y, KEY, lambda z: z.reshape(2, -1)[:, :3])
 
 
 def _shown(value) -> str:
@@ -191,6 +196,14 @@ def test_an_unknown_option_is_refused_naming_it(name):
     REGISTRIES[package].make(entry, **SUPPLIED.get(package, {}), no_such_option=1)
   for option in REGISTRIES[package].options(entry):
     assert option in str(info.value)
+
+
+@pytest.mark.parametrize("entry", ATTACKS.names())
+def test_an_attack_refuses_labels_outside_the_classes(entry):
+  """Labels 3 of 3 classes, and -1 (issue 34: FAB, FABT, Jitter, TPGD took them)."""
+  for y in (jnp.array([0, 3]), jnp.array([-1, 0])):
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 3\)"):
+      _check_call(ATTACKS.make(entry), y)
 
 
 def test_the_defaults_build_and_the_lists_name_cases():

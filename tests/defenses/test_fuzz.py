@@ -17,6 +17,21 @@ CASES = {
     "defenses.TRADES:eps_negative": (
         lambda: defenses.TRADES(attack=attacks.TPGD(eps=-0.1)),
         ValueError, ["TRADES.attack: eps", "-0.1"]),
+    "defenses.absum_prox:threshold_negative": (
+        lambda: defenses.absum_prox({"kernel": jnp.ones((3, 3, 1, 2))}, -0.1), ValueError,
+        ["threshold", ">= 0", "-0.1"]),
+    "defenses.absum_prox:threshold_nan": (
+        lambda: defenses.absum_prox({"kernel": jnp.ones((3, 3, 1, 2))}, float("nan")),
+        ValueError, ["threshold", "finite"]),
+    "defenses.make:name_unknown": (lambda: defenses.make("fgsm_at"), ValueError,
+                                   ["defense", "'fgsm_at'", "pgd_at"]),
+    "defenses.make:option_unknown": (lambda: defenses.make("trades", betta=1.0), ValueError,
+                                     ["betta", "beta"]),
+    "defenses.from_config:no_name": (lambda: defenses.from_config({"beta": 1.0}), ValueError,
+                                     ["name", "trades"]),
+    "defenses.from_config:attack_unknown": (
+        lambda: defenses.from_config({"name": "pgd_at", "attack": {"name": "pgdd"}}), ValueError,
+        ["attack", "'pgdd'"]),
 }
 
 test_bad_input_raises_a_clear_error = fuzz_test(CASES)

@@ -35,6 +35,8 @@ CASES = {
     "losses.kl_divergence:shape_mismatch": (
         lambda: losses.kl_divergence(LOGITS, LOGITS[:, :3]),
         ValueError, ["one shape", "(2, 4)", "(2, 3)"]),
+    "losses.get_loss:name_unknown": (lambda: losses.get_loss("hinge"), ValueError,
+                                     ["loss", "'hinge'", "ce"]),
 }
 
 test_bad_input_raises_a_clear_error = fuzz_test(CASES)

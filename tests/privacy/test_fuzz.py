@@ -106,6 +106,25 @@ CASES = {
     "privacy.Accountant:name": (
         lambda: privacy.Accountant(1.0, 0.1, 1e-5, "gdp"),
         ValueError, ["accountant", "'gdp'", "rdp"]),
+    "privacy.bucket_sizes:tail_above_one": (lambda: privacy.bucket_sizes(100, 0.1, (1.5,)),
+                                            ValueError, ["tail_probs", "1.5"]),
+    "privacy.bucket_sizes:multiple_zero": (lambda: privacy.bucket_sizes(100, 0.1, multiple=0),
+                                           ValueError, ["multiple", ">= 1", "0"]),
+    "privacy.bucket_sizes:rate_nan": (lambda: privacy.bucket_sizes(100, NAN), ValueError,
+                                      ["sampling_prob", "finite"]),
+    "privacy.bucket_index:sizes_empty": (lambda: privacy.bucket_index(3, ()), ValueError,
+                                         ["sizes", "empty"]),
+    "privacy.bucket_index:sizes_descending": (lambda: privacy.bucket_index(3, (8, 4)), ValueError,
+                                              ["sizes", "ascending", "(8, 4)"]),
+    "privacy.per_example_grads:batch_lengths": (
+        lambda: privacy.per_example_grads(_linear_loss, PARAMS, (jnp.ones((4, 3)), jnp.zeros(3))),
+        ValueError, ["batch", "leading", "3", "4"]),
+    "privacy.attack_preprocess:not_an_attack": (
+        lambda: privacy.attack_preprocess("pgd", lambda p, x: x), TypeError,
+        ["attack", "'pgd'"]),
+    "privacy.per_example_grads:batch_empty": (
+        lambda: privacy.per_example_grads(_linear_loss, PARAMS, ()), ValueError,
+        ["batch", "no arrays"]),
 }
 
 test_bad_input_raises_a_clear_error = fuzz_test(CASES)

@@ -130,6 +130,29 @@ CASES = {
         ValueError, ["x_adv 4", "labels 5"]),
     "theory.network.init_mlp:hidden_zero": (
         lambda: network.init_mlp(KEY, 4, 0, 2), ValueError, ["hidden", ">= 1"]),
+    "theory.steepest_unit_vector:p_half": (lambda: theory.steepest_unit_vector(W, 0.5),
+                                           ValueError, ["p", ">= 1", "0.5"]),
+    "theory.steepest_unit_vector:w_matrix": (lambda: theory.steepest_unit_vector(X, 2),
+                                             ValueError, ["w", "[d]", "(4, 3)"]),
+    "theory.hessian_norm:w_matrix": (lambda: theory.hessian_norm(_flat_loss, X), ValueError,
+                                     ["w", "[d]", "(4, 3)"]),
+    "theory.gradient_lipschitz_along_path:one_point": (
+        lambda: theory.gradient_lipschitz_along_path(_flat_loss, W[None]), ValueError,
+        ["path", ">= 2", "(1, 3)"]),
+    "theory.gradient_lipschitz_along_path:path_vector": (
+        lambda: theory.gradient_lipschitz_along_path(_flat_loss, W), ValueError,
+        ["path", "[points, d]", "(3,)"]),
+    "theory.exact_hessian:params_nan": (
+        lambda: theory.exact_hessian(_flat_loss, W.at[0].set(NAN)), ValueError,
+        ["params", "finite"]),
+    "theory.make_hvp:params_nan": (lambda: theory.make_hvp(_flat_loss, W.at[0].set(NAN)),
+                                   ValueError, ["params", "finite"]),
+    "theory.adversarial_margin:labels_01": (
+        lambda: theory.adversarial_margin(W, 0.0, X, (Y + 1) / 2, 0.1, 2), ValueError,
+        ["-1 or +1", "to_signed_labels"]),
+    "theory.optimal_perturbation:labels_01": (
+        lambda: theory.optimal_perturbation(W, (Y + 1) / 2, 0.1, 2), ValueError,
+        ["-1 or +1", "to_signed_labels"]),
 }
 
 test_bad_input_raises_a_clear_error = fuzz_test(CASES)
