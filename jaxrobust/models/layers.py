@@ -35,7 +35,7 @@ def check_model_fields(num_classes: int, mean: Sequence[float], std: Sequence[fl
 
 # Structural fields a model may declare, checked by name when it is built (so a new
 # model's `hidden` or `n_fft` is checked by default): integer -> its smallest value; a
-# sequence under one of these names is a list of layer widths (each >= 1).
+# sequence under one of these names (or WIDTHS) is a list of widths / sizes, each >= 1.
 AT_LEAST = {"hidden": 1, "kernel_size": 1, "width": 1, "stem_features": 1, "depth": 1,
             "width_multiplier": 1, "sample_rate": 1, "n_fft": 2, "hop_length": 1,
             "n_mels": 1, "n_mfcc": 1, "frame": 1, "filters": 1}
@@ -50,13 +50,13 @@ def check_structure(module: nn.Module) -> None:
   for name in sorted(set(AT_LEAST) | set(WIDTHS) | set(RATES)):
     if not hasattr(module, name):
       continue
-    value = getattr(module, name)
-    if name in WIDTHS and not isinstance(value, (int, np.integer)):
-      _checks.check_widths(f"{cls}.{name}", value)
-    elif name in RATES:
-      _checks.check_real(f"{cls}.{name}", value, low=0, high=1)
+    value, where = getattr(module, name), f"{cls}.{name}"
+    if name in RATES:
+      _checks.check_real(where, value, low=0, high=1)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+      _checks.check_widths(where, value)  # also a kernel size (3, 3)
     else:
-      _checks.check_int(f"{cls}.{name}", value, AT_LEAST[name])
+      _checks.check_int(where, value, AT_LEAST.get(name, 1))
   if hasattr(module, "head"):
     check_head(module.head)
   if hasattr(module, "activation"):
