@@ -125,12 +125,6 @@ OPEN: dict[str, str] = dict.fromkeys([
     "certify.smoothed_predict", "certify.spec_lower",
     # eval
     "eval.write_json",
-    # measures
-    "measures.build", "measures.compute", "measures.compute_population",
-    "measures.correlation_table", "measures.format_markdown", "measures.granulated_kendall",
-    "measures.kendall_tau", "measures.lipschitz_ratio", "measures.output_margins",
-    "measures.pacbayes_sigma", "measures.percentile_margin", "measures.prepare",
-    "measures.sort_rows", "measures.spectral_norm", "measures.thickness",
     # train
     "train.COMonitor", "train.Checkpointer", "train.MetricsLog", "train.RobustGapMonitor",
     "train.build_model", "train.detect_collapse", "train.export_member", "train.fit",
