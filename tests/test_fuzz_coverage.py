@@ -128,12 +128,6 @@ OPEN: dict[str, str] = dict.fromkeys([
     "train.fit_arrays", "train.fit_population", "train.init_state", "train.load_trained",
     "train.loss_step", "train.make_schedule", "train.make_train_step", "train.optax_update",
     "train.restore_target", "train.run_epochs", "train.variables",
-    # audio
-    "audio.accuracy", "audio.dct_matrix", "audio.frames", "audio.from_unit", "audio.hann_window",
-    "audio.log_mel_spectrogram", "audio.mel_filterbank", "audio.mel_spectrogram", "audio.mfcc",
-    "audio.power_spectrogram", "audio.power_to_db", "audio.predict", "audio.run_scan_epochs",
-    "audio.snr_db", "audio.speech_mask", "audio.speech_region", "audio.stft_magnitude",
-    "audio.to_unit", "audio.train_classifier", "audio.unit_eps",
 ], _NOT_YET)
 OPEN.update({
     "eval.write_json": "a NaN in a report is written as NaN (not JSON); refusing it could end a "
