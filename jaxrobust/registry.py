@@ -45,27 +45,43 @@ class Registry:
     self.kind = kind
     self.exclude = exclude
     self._entries: dict[str, Entry] = {}
+    self._aliases: dict[str, str] = {}
 
-  def register(self, name: str, build: Callable[..., Any], **preset: Any) -> None:
-    """Adds `name`: build(**preset, **options). Preset options are fixed by the name."""
-    if name in self._entries:
-      raise ValueError(f"{self.kind} {name!r} is registered twice.")
+  def register(self, name: str, build: Callable[..., Any], /, *, aliases: tuple[str, ...] = (),
+               **preset: Any) -> None:
+    """Adds `name`: build(**preset, **options). Preset options are fixed by the name;
+    `aliases` are other spellings of it (AutoAttack's "apgd-ce" for "apgd_ce")."""
+    for key in (name, *aliases):
+      if key in self._entries or key in self._aliases:
+        raise ValueError(f"{self.kind} {key!r} is registered twice.")
     options = tuple(o for o in _options_of(build, self.exclude) if o not in preset)
     self._entries[name] = Entry(build, dict(preset), options)
+    self._aliases.update({alias: name for alias in aliases})
 
   def __contains__(self, name: str) -> bool:
-    return name in self._entries
+    return name in self._entries or name in self._aliases
 
   def __iter__(self) -> Iterator[str]:
     return iter(self._entries)
 
   def names(self) -> tuple[str, ...]:
+    """The registered names (aliases not included)."""
     return tuple(self._entries)
 
-  def entry(self, name: str) -> Entry:
+  def aliases(self) -> dict[str, str]:
+    """alias -> the name it spells."""
+    return dict(self._aliases)
+
+  def canonical(self, name: str) -> str:
+    """The registered name that `name` is or spells."""
+    name = self._aliases.get(name, name)
     if name not in self._entries:
-      raise ValueError(f"Unknown {self.kind} {name!r}; valid choices: {self.names()}.")
-    return self._entries[name]
+      also = f" (or their aliases {tuple(self._aliases)})" if self._aliases else ""
+      raise ValueError(f"Unknown {self.kind} {name!r}; valid choices: {self.names()}{also}.")
+    return name
+
+  def entry(self, name: str) -> Entry:
+    return self._entries[self.canonical(name)]
 
   def options(self, name: str) -> tuple[str, ...]:
     """The options `name` accepts."""

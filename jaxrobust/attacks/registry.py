@@ -2,7 +2,9 @@
 
 `ATTACKS.make("pgd", eps=0.1, steps=20)`; a config section {"name": "pgd",
 "eps": 0.1, "steps": 20} goes through `ATTACKS.from_config`. Names with a preset
-fix some fields: "apgd-dlr" is APGD with loss="dlr". "pgd" takes Madry et al.'s
+fix some fields: "apgd_dlr" is APGD with loss="dlr". Names are snake_case; AutoAttack's
+own hyphenated names ("apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "autoattack-plus",
+"autoattack-rand"; also its components' names in reports) are aliases. "pgd" takes Madry et al.'s
 step 2.5 * eps / steps unless step_size is given. Ensembles ("autoattack*")
 are attacks too; evaluation runs their components on the points still robust.
 The conformance suite (tests/attacks/test_conformance.py) covers every name.
@@ -40,11 +42,11 @@ ATTACKS.register("pixle", a.Pixle)
 ATTACKS.register("spsa", a.SPSA)
 ATTACKS.register("square", a.Square)
 ATTACKS.register("fourier", a.SingleFourier)
-ATTACKS.register("apgd-ce", a.APGD, loss="ce")
-ATTACKS.register("apgd-dlr", a.APGD, loss="dlr")
-ATTACKS.register("apgd-t", a.APGDT)
+ATTACKS.register("apgd_ce", a.APGD, loss="ce", aliases=("apgd-ce",))
+ATTACKS.register("apgd_dlr", a.APGD, loss="dlr", aliases=("apgd-dlr",))
+ATTACKS.register("apgd_t", a.APGDT, aliases=("apgd-t",))
 ATTACKS.register("fab", a.FAB)
-ATTACKS.register("fab-t", a.FABT)
+ATTACKS.register("fab_t", a.FABT, aliases=("fab-t",))
 ATTACKS.register("autoattack", a.AutoAttack, version="standard")
-ATTACKS.register("autoattack-plus", a.AutoAttack, version="plus")
-ATTACKS.register("autoattack-rand", a.AutoAttack, version="rand")
+ATTACKS.register("autoattack_plus", a.AutoAttack, version="plus", aliases=("autoattack-plus",))
+ATTACKS.register("autoattack_rand", a.AutoAttack, version="rand", aliases=("autoattack-rand",))

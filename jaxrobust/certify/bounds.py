@@ -10,7 +10,8 @@ bounds that hold for every x' in S(x):
 
 Methods: "ibp" (interval bound propagation), "crown" (backward linear
 relaxation at every layer), "crown_ibp" (IBP for the intermediate layers,
-CROWN for the last). All are pure JAX: jit them, vmap them over eps; norm and
+CROWN for the last), "alpha_crown" (CROWN with the ReLU lower slopes of the last
+backward pass optimised by projected Adam, Xu et al. 2021; never looser than CROWN). All are pure JAX: jit them, vmap them over eps; norm and
 method are static. eps may be a traced scalar.
 
 What was chosen: the bound walk reads a `Network` (our layers in order, see
@@ -30,7 +31,8 @@ References:
   Zhang et al., "Efficient Neural Network Robustness Certification with
   General Activation Functions", NeurIPS 2018 (CROWN, Thm. 3.2);
   Zhang et al., "Towards Stable and Efficient Training of Verifiably Robust
-  Neural Networks", ICLR 2020 (CROWN-IBP, Sec. 3).
+  Neural Networks", ICLR 2020 (CROWN-IBP, Sec. 3); Xu et al., "Fast and Complete",
+  ICLR 2021 (alpha-CROWN, Sec. 3.1).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from jaxrobust.certify import _walk
 from jaxrobust.certify.network import Network
 
 NORMS = ("linf", "l2")
-BOUND_METHODS = ("ibp", "crown", "crown_ibp")
+BOUND_METHODS = ("ibp", "crown", "crown_ibp", "alpha_crown")
 
 
 def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:

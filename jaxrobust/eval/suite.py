@@ -24,8 +24,8 @@ from jaxrobust.attacks.registry import ATTACKS
 
 BLACKBOX = ("square", "fourier")  # gradient-free: the masking diagnostic's reference
 # Their budgets default to the suite's (AutoAttack's reference: 100 steps, 5,000 queries).
-REFERENCE_BUDGET = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square",
-                    "autoattack", "autoattack-plus", "autoattack-rand")
+REFERENCE_BUDGET = ("apgd_ce", "apgd_dlr", "apgd_t", "fab", "fab_t", "square",
+                    "autoattack", "autoattack_plus", "autoattack_rand")
 
 
 @dataclasses.dataclass
@@ -56,6 +56,7 @@ def make_attack(name: str, *, eps: float, norm: str = "linf", steps: int = 100,
                 n_queries: int = 5000):
   """The attack `name` (see the module docstring) at radius eps in `norm`."""
   base, options = parse(name)
+  base = ATTACKS.canonical(base)  # AutoAttack's hyphenated aliases
   accepts = ATTACKS.options(base)
   if "eps" not in accepts:
     raise ValueError(f"{base!r} is a minimum-norm attack without a radius; a suite "

@@ -100,6 +100,20 @@ class Normalize(nn.Module):
     return (x - mean) / std
 
 
+def standardize_per_image(x: jax.Array) -> jax.Array:
+  """[batch, h, w, c] -> each image minus its mean, over max(its std, 1 / sqrt(h w c)).
+
+  The std is the unbiased one (n - 1), as `torch.Tensor.std`; the floor keeps a
+  constant image finite. This is RobustBench's Ding2020MMA input transform (Ding et
+  al., "MMA Training", ICLR 2020), which follows TensorFlow's
+  `per_image_standardization` except for the unbiased std.
+  """
+  size = x.shape[1] * x.shape[2] * x.shape[3]
+  mean = jnp.mean(x, axis=(1, 2, 3), keepdims=True)
+  std = jnp.std(x, axis=(1, 2, 3), keepdims=True, ddof=1)
+  return (x - mean) / jnp.maximum(std, 1.0 / np.sqrt(size))
+
+
 def check_images(x, channels: int) -> None:
   """Raises a clear error unless x is float [batch, h, w, channels]."""
   if not jnp.issubdtype(x.dtype, jnp.floating):

@@ -19,7 +19,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import ACTIVATIONS, Classifier, Normalize, batch_norm
+from jaxrobust.models.layers import (ACTIVATIONS, Classifier, Normalize, batch_norm,
+                                     standardize_per_image)
 
 
 class PreActBlock(nn.Module):
@@ -82,6 +83,9 @@ class _ResidualNet(Classifier):
   head: str = "identity"  # output map from jaxrobust.models.heads
   activation: str = "relu"  # one of layers.ACTIVATIONS
   final_bn: bool = True  # BN-act before the pooling (RobustBench's PreActResNet: optional)
+  # Each image standardized by its own mean and std before `Normalize` (Ding et al. 2020's
+  # MMA models in RobustBench): see layers.standardize_per_image.
+  per_image_standardization: bool = False
 
   def __post_init__(self):
     super().__post_init__()
@@ -89,6 +93,8 @@ class _ResidualNet(Classifier):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
+    if self.per_image_standardization:
+      x = standardize_per_image(x)
     x = Normalize(self.mean, self.std)(x)
     x = nn.Conv(self.stem_features, (3, 3), 1, padding=1, use_bias=False)(x)
     for features, blocks, stride in self.stages():

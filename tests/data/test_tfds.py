@@ -1,6 +1,6 @@
 """Tests for `jaxrobust.data.tfds_source` on tiny TFDS datasets made offline.
 
-A builder defined here (same name, version and features as the registered one)
+A builder (tests/data/tiny_tfds.py: same name, version and features as the registered one)
 is prepared by TFDS's own `download_and_prepare`, so the files on disk have the
 layout and format of a real prepared dataset; nothing is downloaded.
 """
@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from jaxrobust.data import tfds_source
+from tests.data.tiny_tfds import SIZES
+from tests.data.tiny_tfds import prepare as _prepare
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # (name, version, image shape) of registered TFDS datasets: reading goes
 # through the registered builder, so version and features must match it.
 MNIST = ("mnist", "3.0.1", (28, 28, 1))
 STL10 = ("stl10", "1.0.0", (96, 96, 3))
-SIZES = {"train": 20, "test": 5}
 
 
 class HideTensorFlow:
@@ -43,46 +44,6 @@ class HideTensorFlow:
 
   def __getattr__(self, attr):
     return getattr(self._finder, attr)
-
-
-def _prepare(data_dir, spec, file_format, seed=0):
-  """Writes a tiny `spec` dataset; returns {split: (images, labels)}."""
-  import tensorflow_datasets as tfds
-  from PIL import Image
-  ds_name, version, shape = spec
-  rng = np.random.default_rng(seed)
-  data = {split: (rng.integers(0, 256, (n, *shape), np.uint8),
-                  rng.integers(0, 10, n).astype(np.int32))
-          for split, n in SIZES.items()}
-
-  class Fake(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    name = ds_name
-    VERSION = tfds.core.Version(version)
-    # TFDS 4.9.10 resolves code_path (to look for download checksums) through
-    # the undeclared `importlib_resources` (tensorflow/datasets#11212).
-    code_path = None
-
-    def _info(self):
-      return tfds.core.DatasetInfo(
-          builder=self,
-          features=tfds.features.FeaturesDict({
-              "image": tfds.features.Image(shape=shape),
-              "label": tfds.features.ClassLabel(num_classes=10)}),
-          supervised_keys=("image", "label"))
-
-    def _split_generators(self, dl_manager):
-      return {s: self._generate_examples(*data[s]) for s in data}
-
-    def _generate_examples(self, images, labels):
-      for i, (image, label) in enumerate(zip(images, labels)):
-        # PIL images, as TFDS needs TensorFlow to PNG-encode numpy arrays.
-        yield i, {"image": Image.fromarray(image.squeeze(-1) if shape[-1] == 1
-                                           else image),
-                  "label": int(label)}
-
-  Fake(data_dir=str(data_dir), file_format=file_format).download_and_prepare(
-      download_config=tfds.download.DownloadConfig(try_download_gcs=False))
-  return data
 
 
 def _assert_same(got, want):

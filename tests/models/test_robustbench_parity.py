@@ -50,6 +50,9 @@ KINDS = {
         lambda: rb.architectures("wide_resnet").WideResNet(depth=10, widen_factor=2,
                                                            sub_block1=True),
         "wide_resnet", {"depth": 10, "width": 2}, NONE),
+    "wide_resnet_2x_minus_1": (  # Hendrycks2019Using's input transform, in its forward()
+        lambda: rb.zoo_module("cifar10").Hendrycks2019UsingNet(depth=10, widen_factor=1),
+        "wide_resnet", {"depth": 10, "width": 1}, ((0.5,) * 3, (0.5,) * 3)),
     "dm_wide_resnet_swish": (
         lambda: _dm().DMWideResNet(depth=10, width=2, activation_fn=_dm().Swish),
         "dm_wide_resnet", {"depth": 10, "width": 2}, (_dm().CIFAR10_MEAN, _dm().CIFAR10_STD)),

@@ -8,6 +8,7 @@ and the absent third-party modules as stubs, so that the entry tables
 (model_zoo/cifar10.py, cifar100.py, imagenet.py) import as they are.
 """
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -81,3 +82,33 @@ def entries(dataset: str) -> dict[str, dict]:
   require_robustbench()
   module = importlib.import_module(f"robustbench.model_zoo.{dataset}")
   return {k.value: v for k, v in getattr(module, DATASETS[dataset]).items()}
+
+
+def zoo_module(dataset: str):
+  """robustbench.model_zoo.<dataset> (its entry table and the entries' own classes)."""
+  require_robustbench()
+  return importlib.import_module(f"robustbench.model_zoo.{dataset}")
+
+
+def build_uninitialized(constructor):
+  """constructor() with every weight initializer a no-op: full-size models (400M weights)
+  are built in a fraction of a second, their tensors allocated but never written. Only
+  shapes, module types and constant buffers (normalization) are meaningful."""
+  import torch  # deferred: this module serves tests that skip without torch
+
+  def keep(tensor, *args, **kwargs):
+    return tensor
+
+  noop = lambda self, *args, **kwargs: None  # noqa: E731
+  targets = [(torch.nn.modules.conv._ConvNd, "reset_parameters", noop),
+             (torch.nn.Linear, "reset_parameters", noop),
+             (torch.nn.modules.batchnorm._NormBase, "reset_parameters", noop)]
+  targets += [(torch.nn.init, name, keep) for name in (
+      "kaiming_normal_", "kaiming_uniform_", "normal_", "uniform_", "constant_", "zeros_",
+      "ones_", "xavier_uniform_", "xavier_normal_", "trunc_normal_", "orthogonal_")]
+  # Madry/TRADES WideResNets initialize through the tensors' own methods.
+  targets += [(torch.Tensor, name, keep) for name in ("normal_", "uniform_", "zero_", "fill_")]
+  with contextlib.ExitStack() as stack:
+    for owner, name, value in targets:
+      stack.enter_context(mock.patch.object(owner, name, value))
+    return constructor()

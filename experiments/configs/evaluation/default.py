@@ -18,7 +18,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.norm = "linf"
   # Names of jaxrobust.attacks.registry.ATTACKS (with a radius), comma-separated,
   # each optionally followed by its steps (pgd20; see jaxrobust.eval.suite); ensembles
-  # (autoattack, autoattack-plus, autoattack-rand) attack only the points
+  # (autoattack, autoattack_plus, autoattack_rand; AutoAttack's hyphenated names are aliases) attack only the points
   # still robust, at the reference budgets below.
   c.attacks = "pgd20,autoattack"
   c.steps = 100  # APGD / FAB iterations (AutoAttack reference)

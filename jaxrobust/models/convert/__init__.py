@@ -20,10 +20,12 @@ from jaxrobust.models.convert.load import load_torch_checkpoint
 from jaxrobust.models.convert.mapping import (KINDS, Layer, TorchMapping, mapping_for,
                                               register_mapping)
 from jaxrobust.models.convert.readers import read_state_dict
-from jaxrobust.models.convert.state_dict import (StateDictMismatchError, export_state_dict,
-                                                 import_state_dict, split_state_dict)
+from jaxrobust.models.convert.state_dict import (StateDictMismatchError, check_state_dict,
+                                                 export_state_dict, import_state_dict,
+                                                 split_state_dict)
 
-__all__ = ["KINDS", "Layer", "StateDictMismatchError", "TorchMapping", "export_state_dict",
+__all__ = ["KINDS", "Layer", "StateDictMismatchError", "TorchMapping", "check_state_dict",
+           "export_state_dict",
            "import_state_dict", "load_torch_checkpoint", "mapping_for", "read_state_dict",
            "register_mapping", "split_state_dict", "preact_resnet_mapping", "resnet_mapping",
            "dm_preact_resnet_mapping", "dm_wide_resnet_mapping", "robust_wide_resnet_mapping",

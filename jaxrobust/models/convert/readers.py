@@ -17,7 +17,8 @@ TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".tar")
 # torch.load(weights_only=True) before 2.6 can be made to run code (CVE-2025-32434).
 MIN_SAFE_TORCH = (2, 6)
 # Where training scripts keep the weights inside a saved dict.
-_CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "net", "state", "params")
+# "last": the final (not the best) model of a run, as Andriushchenko2020Understanding stores it.
+_CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "net", "state", "params", "last")
 
 
 def read_state_dict(path: str) -> dict[str, np.ndarray]:

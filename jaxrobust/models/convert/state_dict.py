@@ -145,28 +145,20 @@ def _set(tree: dict, path: Sequence[str], value) -> None:
   tree[path[-1]] = value
 
 
-def import_state_dict(state_dict: Mapping[str, Any], model, input_shape: Sequence[int], *,
-                      mapping: MappingArg = None) -> dict[str, Any]:
-  """A torch state_dict as the variables of Flax `model`.
+def check_state_dict(state_dict: Mapping[str, Any], model, input_shape: Sequence[int], *,
+                     mapping: MappingArg = None) -> tuple[dict[str, tuple], dict[str, Any]]:
+  """Raises unless the state_dict fits `model`: keys, shapes and normalization buffers.
 
-  Args:
-    state_dict: key -> array (numpy, torch tensors, or anything `np.asarray`
-      reads), e.g. from `read_state_dict` or a torch model's `state_dict()`.
-      "module."/"model." wrapper prefixes are dropped.
-    model: the Flax module of the same architecture (e.g. from
-      `jaxrobust.models.make`).
-    input_shape: one input, (height, width, channels).
-    mapping: a `TorchMapping`, or a function (model, input_shape) -> mapping
-      (the hook for a user's own architecture); default: the one registered for
-      the model's class (`register_mapping`).
+  Only shapes are read (and normalization buffers' values), so arrays of any content,
+  even zero-stride views, do. Arguments as `import_state_dict`'s.
 
   Returns:
-    {"params": ..., "batch_stats": ...} (the collections the model has) for
-    `model.apply(variables, x, train=False)`.
+    (torch key -> where it goes in the Flax variables, the state_dict without wrapper
+    prefixes and normalization buffers), for `import_state_dict`.
 
   Raises:
-    StateDictMismatchError: missing, unexpected or mis-shaped keys (all listed),
-      or normalization buffers that disagree with the model's mean/std.
+    StateDictMismatchError: missing, unexpected or mis-shaped keys (all listed), or
+      normalization buffers that disagree with the model's mean/std.
   """
   mapping = _resolve(model, input_shape, mapping)
   state, normalization = split_state_dict(state_dict)
@@ -199,6 +191,33 @@ def import_state_dict(state_dict: Mapping[str, Any], model, input_shape: Sequenc
 
   if normalization is not None and hasattr(model, "mean"):
     _check_normalization(normalization, model)
+  return expected, state
+
+
+def import_state_dict(state_dict: Mapping[str, Any], model, input_shape: Sequence[int], *,
+                      mapping: MappingArg = None) -> dict[str, Any]:
+  """A torch state_dict as the variables of Flax `model`.
+
+  Args:
+    state_dict: key -> array (numpy, torch tensors, or anything `np.asarray`
+      reads), e.g. from `read_state_dict` or a torch model's `state_dict()`.
+      "module."/"model." wrapper prefixes are dropped.
+    model: the Flax module of the same architecture (e.g. from
+      `jaxrobust.models.make`).
+    input_shape: one input, (height, width, channels).
+    mapping: a `TorchMapping`, or a function (model, input_shape) -> mapping
+      (the hook for a user's own architecture); default: the one registered for
+      the model's class (`register_mapping`).
+
+  Returns:
+    {"params": ..., "batch_stats": ...} (the collections the model has) for
+    `model.apply(variables, x, train=False)`.
+
+  Raises:
+    StateDictMismatchError: missing, unexpected or mis-shaped keys (all listed),
+      or normalization buffers that disagree with the model's mean/std.
+  """
+  expected, state = check_state_dict(state_dict, model, input_shape, mapping=mapping)
   variables: dict[str, Any] = {}
   for key, (collection, path, shape, dtype, layout, layer) in expected.items():
     value = state[key]
