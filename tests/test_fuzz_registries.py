@@ -57,6 +57,8 @@ NUMERIC_NONE = {"step_size": (float, False), "cap": (float, True), "num_classes"
 VALID = {
     "measures.boundary_thickness:alpha_negative": "alpha, beta are levels of p_i - p_j in [-1, 1]",
     "measures.boundary_thickness:beta_negative": "alpha, beta are levels of p_i - p_j in [-1, 1]",
+    "attacks.spsa:learning_rate_zero": "Adam at rate 0 keeps the (random) start: "
+                                       "tests/attacks/test_spsa.py isolates the start so",
     "attacks.vmifgsm:n_zero": "no neighbours: plain MI-FGSM (documented)",
     "attacks.vnifgsm:n_zero": "no neighbours: plain NI-FGSM (documented)",
     "defenses.fast_at:co_checkpoints_zero": "turns the overfitting check off (documented)",

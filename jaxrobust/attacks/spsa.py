@@ -100,8 +100,6 @@ class SPSA(Attack):
 
   def check_numeric(self):
     _checks.check_number("delta (it divides the estimate)", self.delta, low=0, low_open=True)
-    # Adam at rate 0 never moves: the attack would return x as if it had failed.
-    _checks.check_number("learning_rate", self.learning_rate, low=0, low_open=True)
 
   def run(self, logits_fn, x, y, key):
     """Linf ball of radius eps; logits_fn is only evaluated."""
