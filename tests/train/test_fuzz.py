@@ -85,8 +85,8 @@ CASES = {
                                       ["workdir", "None"]),
     "train.build_model:name_unknown": (
         lambda: train.build_model(ml_collections.ConfigDict({"model": {"name": "vgg"}}),
-                                  data.load("mnist5k", "test").info), ValueError,
-        ["model", "'vgg'"]),
+                                  data.DatasetInfo("tiny", 3, (2, 2, 1), (0.5,), (0.25,))),
+        ValueError, ["model", "'vgg'"]),
     "train.detect_collapse:drop_negative": (lambda: train.detect_collapse([], -0.1), ValueError,
                                             ["drop", "-0.1"]),
     "train.init_state:shape_zero": (lambda: train.init_state(MODEL, SGD, (0, 2, 1), KEY),
