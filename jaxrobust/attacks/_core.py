@@ -125,12 +125,17 @@ def to_ball_and_box(x: jax.Array, x_adv: jax.Array, eps: jax.Array, ord: str) ->
   Projecting first and clipping second keeps both constraints: clipping to the
   box only moves a coordinate toward x's own (in-box) value.
   """
+  if np.shape(x) != np.shape(x_adv):
+    raise ValueError(f"x and x_adv must have one shape, got {np.shape(x)} and "
+                     f"{np.shape(x_adv)}.")
+  check_nonnegative("eps", eps)
   return clip_to_box(x + project(x_adv - x, eps, ord))
 
 
 def random_start(key: jax.Array, x: jax.Array, eps: jax.Array, ord: str) -> jax.Array:
   """A point drawn uniformly from the `ord` ball of radius eps around each x, then clipped to the box."""
   check_choice("norm", ord, NORMS)
+  check_nonnegative("eps", eps)
   eps = jnp.asarray(eps, x.dtype)
   if ord == "linf":
     return clip_to_box(x + jax.random.uniform(key, x.shape, x.dtype, -1.0, 1.0) * eps)
@@ -158,6 +163,7 @@ def ascent_direction(grad: jax.Array, ord: str, l1_sparsity: float = 0.95) -> ja
   one coordinate and stalls).
   """
   check_choice("norm", ord, NORMS)
+  _checks.check_number("l1_sparsity", l1_sparsity, low=0, high=1)
   if ord == "linf":
     return jnp.sign(grad)
   if ord == "l2":

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrobust import _checks
 from jaxrobust.attacks import _core
 from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cross_entropy
@@ -28,6 +29,7 @@ def eot_gradient(logits_fn: RandomizedLogitsFn, loss_fn, x: jax.Array, y: jax.Ar
   The samples run side by side (vmap over keys split from `key`), so memory
   grows linearly with `samples`.
   """
+  _checks.check_int_at_least("samples", samples, 1)
   def one(k):
     return _core.input_gradient(lambda z: logits_fn(z, k), loss_fn, x, y)
   return jnp.mean(jax.vmap(one)(jax.random.split(key, samples)), axis=0)

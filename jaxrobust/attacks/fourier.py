@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrobust import _checks
 from jaxrobust.attacks import _core
 from jaxrobust.attacks._base import Attack, static
 from jaxrobust.losses import cw_margin
@@ -41,8 +42,13 @@ def fourier_basis(height: int, width: int, frequencies=None) -> jax.Array:
   Args:
     frequencies: [k, 2] integer (u, v) pairs (traced or concrete); None: all.
   """
+  _checks.check_int_at_least("height", height, 1)
+  _checks.check_int_at_least("width", width, 1)
   if frequencies is None:
     frequencies = all_frequencies(height, width)
+  if np.ndim(frequencies) != 2 or np.shape(frequencies)[1] != 2:
+    raise ValueError(f"frequencies must be [k, 2] integer pairs (u, v), got shape "
+                     f"{np.shape(frequencies)}.")
   frequencies = jnp.asarray(frequencies, jnp.int32)
   h = jnp.arange(height)
   w = jnp.arange(width)

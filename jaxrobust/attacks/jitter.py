@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrobust import _checks
 from jaxrobust.attacks import _core
 from jaxrobust.attacks._base import Attack, static
 
@@ -24,6 +25,9 @@ def jitter_loss(logits: jax.Array, labels: jax.Array, noise: jax.Array,
   [batch, classes] (Gaussian "jitter") perturbs which class the attack pushes
   towards.
   """
+  _checks.check_logits("logits", logits)
+  _checks.check_labels("labels", labels, logits.shape[-1], batch=logits.shape[0])
+  _checks.check_number("scale", scale, low=0)
   size = jnp.maximum(jnp.max(jnp.abs(logits), axis=-1, keepdims=True), 1e-12)
   probs = jax.nn.softmax(scale * logits / size) + noise
   one_hot = jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)

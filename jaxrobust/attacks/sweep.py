@@ -114,6 +114,9 @@ class Sweep:
   eps: Any
   strategy: str = struct.field(pytree_node=False, default="auto")
 
+  def __post_init__(self):
+    _core.check_choice("strategy", self.strategy, STRATEGIES)
+
   def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
                key: jax.Array | None = None) -> jax.Array:
     return sweep(self.attack, logits_fn, x, y, eps=self.eps, key=key, strategy=self.strategy)

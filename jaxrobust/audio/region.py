@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxrobust import _checks
+
 REGIONS = ("full", "speech")
 
 
@@ -29,6 +31,7 @@ def speech_region(waveforms, top_db: float = 40.0, frame_length: int = 256,
   w = np.asarray(waveforms, np.float64)
   if w.ndim != 2:
     raise ValueError(f"speech_region takes waveforms [batch, samples], got shape {w.shape}.")
+  _checks.check_array_range("waveforms", w)  # a NaN frame would read as silence
   if top_db <= 0 or frame_length < 1 or hop_length < 1:
     raise ValueError(f"need top_db > 0, frame_length >= 1 and hop_length >= 1, got "
                      f"{top_db}, {frame_length}, {hop_length}.")

@@ -76,6 +76,8 @@ def _classes(net: Network) -> int:
 
 def margin_specs(y, num_classes: int):
   """Rows e_y - e_j for every class j: [batch, classes, classes] (row y is zero)."""
+  _checks.check_int_at_least("num_classes", num_classes, 2)
+  _checks.check_labels("y", y, num_classes)
   eye = jnp.eye(num_classes)
   return eye[y][:, None, :] - eye[None]
 
@@ -89,6 +91,10 @@ def spec_lower(net: Network, x, eps, spec, *, norm: str = "linf", method: str = 
   spec = jnp.asarray(spec, x.dtype)
   if spec.ndim == 2:
     spec = jnp.broadcast_to(spec, (x.shape[0],) + spec.shape)
+  c = _classes(net)
+  if spec.ndim != 3 or spec.shape[0] != x.shape[0] or spec.shape[2] != c:
+    raise ValueError(f"spec must be [batch, S, {c}] (or [S, {c}]) for x of batch "
+                     f"{x.shape[0]}, got shape {spec.shape}.")
   return jax.vmap(lambda xi, si: _walk.spec_lower(net, xi, eps, si, norm, method))(x, spec)
 
 
@@ -121,6 +127,8 @@ def margin_bounds(net: Network, x, y, eps, *, norm: str = "linf", method: str = 
 
 def certified(margin_low, y):
   """Per-example certificate [batch] (bool): every margin lower bound j != y is > 0."""
+  _checks.check_logits("margin_low", margin_low)
   c = margin_low.shape[-1]
+  _checks.check_labels("y", y, c, batch=margin_low.shape[0])
   others = jnp.arange(c)[None] != jnp.asarray(y)[:, None]
   return jnp.all(jnp.where(others, margin_low > 0, True), axis=-1)

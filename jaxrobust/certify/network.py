@@ -234,6 +234,8 @@ def capture(logits_fn: Callable[[jax.Array], Any], x: jax.Array
     TypeError: logits_fn called no Flax model, or called it on something
       other than its input (a wrapper that changes x is not walked).
   """
+  if not callable(logits_fn):
+    raise TypeError(f"logits_fn must be callable x -> logits, got {type(logits_fn).__name__}.")
   found = []
 
   def interceptor(next_fun, args, kwargs, context):
@@ -274,6 +276,8 @@ def network_of(logits_fn: Callable[[jax.Array], Any], x: jax.Array) -> Network:
     ValueError: the logits_fn's output is not the walked network's (with the
       max difference).
   """
+  if not callable(logits_fn):
+    raise TypeError(f"logits_fn must be callable x -> logits, got {type(logits_fn).__name__}.")
   model, variables, _ = capture(logits_fn, x)
   net = network(model, variables, x.shape[1:])
   probes = jnp.concatenate([jnp.asarray(x), jax.random.uniform(

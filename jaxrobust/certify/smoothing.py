@@ -100,7 +100,15 @@ def _sample(logits_fn, x, sigma, num, key, batch_size) -> np.ndarray:
 def clopper_pearson(successes, trials, alpha):
   """One-sided Clopper-Pearson bounds (lower, upper), each at level 1 - alpha: the
   `beta` method of statsmodels' proportion_confint at 2 * alpha."""
+  _checks.check_real("alpha", alpha, low=0, low_open=True, high=1)
+  if not 0 < alpha < 1:
+    raise ValueError(f"alpha must lie in (0, 1) (the failure probability), got {alpha!r}.")
   k, n = np.asarray(successes, np.float64), np.asarray(trials, np.float64)
+  _checks.check_array_range("trials", n, 0)
+  _checks.check_array_range("successes", k, 0)
+  if np.any(k > n):
+    raise ValueError(f"successes must be <= trials, got successes {k.max()!r} > trials "
+                     f"{n.min()!r}.")
   lower = np.where(k > 0, stats.beta.ppf(alpha, np.maximum(k, 1), n - k + 1), 0.0)
   upper = np.where(k < n, stats.beta.ppf(1 - alpha, k + 1, np.maximum(n - k, 1)), 1.0)
   return lower, upper

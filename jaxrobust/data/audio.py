@@ -131,6 +131,9 @@ def write_wav(path: str, waveform, sample_rate: int = SAMPLE_RATE) -> None:
   w = np.asarray(waveform, np.float64)
   if w.ndim != 1:
     raise ValueError(f"write_wav takes one waveform [samples], got shape {w.shape}.")
+  _checks.check_int("sample_rate", sample_rate, 1)
+  # Clipping or casting a NaN would write a different clip than the one given.
+  _checks.check_array_range("waveform", w, -1.0, 1.0)
   pcm = np.clip(np.round(w * 32768.0), -32768, 32767).astype(np.int16)
   wavfile.write(path, sample_rate, pcm)
 

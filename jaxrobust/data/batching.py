@@ -17,6 +17,8 @@ def epoch_permutation(key: jax.Array, epoch: int, n: int) -> np.ndarray:
   Deriving each epoch's order by `fold_in` (not by carrying a key from epoch to
   epoch) lets a resumed run replay any epoch exactly.
   """
+  _checks.check_int("epoch", epoch, 0)
+  _checks.check_int("n", n, 0)
   return np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), n))
 
 

@@ -22,6 +22,8 @@ import dataclasses
 
 import numpy as np
 
+from jaxrobust import _checks
+
 SERIES = ("sunspots", "co2", "elnino")
 
 
@@ -57,8 +59,9 @@ def sliding_windows(series: np.ndarray, window: int, horizon: int = 1
   series = np.asarray(series)
   if series.ndim != 1:
     raise ValueError(f"series must be 1-D, got shape {series.shape}.")
-  if window < 1 or horizon < 1:
-    raise ValueError(f"window and horizon must be >= 1, got {window}, {horizon}.")
+  _checks.check_int("window", window, 1)
+  _checks.check_int("horizon", horizon, 1)
+  _checks.check_array_range("series", series)
   n = len(series) - window - horizon + 1
   if n < 1:
     raise ValueError(f"series of length {len(series)} is too short for "

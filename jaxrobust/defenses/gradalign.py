@@ -54,6 +54,7 @@ class GradAlign:
   def __post_init__(self):
     _checks.check_number("eps", self.eps, low=0)
     _checks.check_number("lam", self.lam, low=0)
+    _checks.check_number("step_ratio", self.step_ratio, low=0)
 
   def __call__(self, train_logits_fn, eval_logits_fn, x, y, *, key):
     start_key, eta_key = jax.random.split(key)

@@ -137,6 +137,9 @@ def evaluate_models(apply_fn: ApplyFn, variables: Sequence[Any], images: np.ndar
   """
   attacks, ensembles = dict(attacks or {}), dict(ensembles or {})
   labels = np.asarray(labels)
+  # Checked before any attack runs (the curve comes last).
+  _checks.check_array_range("curve_eps", np.asarray(curve_eps, np.float64), 0.0)
+  _checks.check_int("curve_steps", curve_steps, 1)
   m = len(variables)
   stacked = stack_variables(variables)
   tic = time.perf_counter()

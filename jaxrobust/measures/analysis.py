@@ -162,12 +162,18 @@ def correlation_table(measures: Mapping[str, Sequence], gap, hparams: Mapping[st
 
 def sort_rows(rows: Sequence[Mapping[str, Any]], column: str) -> list[dict[str, Any]]:
   """rows sorted by |row[column]|, largest first, NaN last."""
+  missing = [i for i, r in enumerate(rows) if column not in r]
+  if missing:
+    raise ValueError(f"column {column!r} is missing from row {missing[0]}, whose columns are "
+                     f"{list(rows[missing[0]])}.")
   key = lambda r: (math.isnan(r[column]), -abs(r[column]) if not math.isnan(r[column]) else 0)
   return [dict(r) for r in sorted(rows, key=key)]
 
 
 def format_markdown(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:
   """rows as a markdown table (floats with 3 decimals)."""
+  if limit is not None:
+    _checks.check_int("limit", limit, 0)
   rows = list(rows)[:limit]
   if not rows:
     return ""

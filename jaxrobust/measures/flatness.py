@@ -35,6 +35,18 @@ def _accuracy(inputs: MeasureInputs, params, x) -> jax.Array:
   return jnp.mean(jnp.argmax(inputs.apply_fn(params, x), axis=-1) == inputs.y)
 
 
+def _check_search(steps, samples, target_drop, tolerance, upper, magnitude_eps, on) -> None:
+  """The options of the sigma search (`pacbayes_sigma`, the pacbayes families)."""
+  for name, value in (("steps", steps), ("samples", samples)):
+    _checks.check_int_at_least(name, value, 1)
+  _checks.check_real("target_drop", target_drop, low=0, low_open=True, high=1)
+  _checks.check_real("tolerance", tolerance, low=0)
+  _checks.check_real("upper", upper, low=0, low_open=True)
+  if magnitude_eps is not None:
+    _checks.check_real("magnitude_eps", magnitude_eps, low=0, low_open=True)
+  _checks.check_choice("on", on, ON)
+
+
 def pacbayes_sigma(inputs: MeasureInputs, *, magnitude_eps: float | None = None,
                    steps: int = 15, samples: int = 10, target_drop: float = 0.1,
                    tolerance: float = 1e-2, upper: float = 2.0, on: str = "clean"
@@ -51,6 +63,7 @@ def pacbayes_sigma(inputs: MeasureInputs, *, magnitude_eps: float | None = None,
   search as the lab's prototype writes it, except the prototype passes sigma^2 as
   torch.normal's standard deviation; here the standard deviation is sigma.
   """
+  _check_search(steps, samples, target_drop, tolerance, upper, magnitude_eps, on)
   flat, unravel = ravel_pytree(inputs.params)
   x = inputs.inputs(on)
   base = _accuracy(inputs, inputs.params, x)
@@ -90,13 +103,7 @@ def pacbayes(magnitude: bool = False, steps: int = 15, samples: int = 10,
     {p}_init = 1/4 sum_i log((e^2 + (sigma^2 + 1) ||d||^2 / omega) / (e^2 + sigma^2 d_i^2))
                + log(m / sigma) + 10 ({p}_orig with ||w|| in the numerator),
   p = "pacbayes" or "pacbayes_mag" (Jiang et al. 2020, Appendix C.3 and C.4)."""
-  for name, value in (("steps", steps), ("samples", samples)):
-    _checks.check_int_at_least(name, value, 1)
-  _checks.check_real("target_drop", target_drop, low=0, low_open=True, high=1)
-  _checks.check_real("tolerance", tolerance, low=0)
-  _checks.check_real("upper", upper, low=0, low_open=True)
-  _checks.check_real("magnitude_eps", magnitude_eps, low=0, low_open=True)
-  _checks.check_choice("on", on, ON)
+  _check_search(steps, samples, target_drop, tolerance, upper, magnitude_eps, on)
   prefix = "pacbayes_mag" if magnitude else "pacbayes"
 
   def family(inputs: MeasureInputs) -> dict[str, jax.Array]:

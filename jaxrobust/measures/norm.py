@@ -48,6 +48,7 @@ from jaxrobust.measures.margin import percentile_margin
 
 def spectral_norm(matrix: jax.Array) -> jax.Array:
   """Largest singular value of a matrix [m, n]."""
+  _checks.check_ndim("matrix", matrix, ("m", "n"))
   return jnp.linalg.svd(matrix, compute_uv=False)[0]
 
 

@@ -35,8 +35,16 @@ def loss():
   return family
 
 
+def _same_shape(**arrays) -> None:
+  shapes = {name: tuple(jnp.shape(a)) for name, a in arrays.items()}
+  if len(set(shapes.values())) > 1:
+    raise ValueError("these must have one shape: "
+                     + ", ".join(f"{k} {v}" for k, v in shapes.items()) + ".")
+
+
 def lipschitz_ratio(logits_fn, x: jax.Array, x_other: jax.Array) -> jax.Array:
   """||f(x) - f(x')||_1 / (||x - x'||_inf + 1e-6) per example, [batch] (f: logits)."""
+  _same_shape(x=x, x_other=x_other)
   top = jnp.sum(jnp.abs(logits_fn(x) - logits_fn(x_other)), axis=-1)
   return top / (perturbation_norm(x - x_other, "linf") + 1e-6)
 
@@ -88,6 +96,11 @@ def thickness(logits_fn, x: jax.Array, x_adv: jax.Array, source: jax.Array,
               beta: float = 0.75) -> jax.Array:
   """||x - x_adv||_2 * fraction of `points` evenly spaced points t in [0, 1] of the
   segment x + t (x_adv - x) where alpha < p_source - p_target < beta, [batch]."""
+  _same_shape(x=x, x_adv=x_adv)
+  _checks.check_int_at_least("points", points, 2)
+  classes = jax.eval_shape(logits_fn, x).shape[-1]
+  _checks.check_labels("source", source, classes, batch=x.shape[0])
+  _checks.check_labels("target", target, classes, batch=x.shape[0])
   def count(i, acc):
     t = i / (points - 1)
     p = jax.nn.softmax(logits_fn(x + t * (x_adv - x)))

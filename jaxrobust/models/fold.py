@@ -38,6 +38,10 @@ def fold_batchnorm(model: nn.Module, variables: Any) -> tuple[nn.Module, Any]:
     TypeError: a model with BatchNorm statistics whose BatchNorm cannot be folded
       exactly (not directly after a convolution).
   """
+  if not hasattr(variables, "keys") or "params" not in variables:
+    raise ValueError("variables must be the model's {'params': ..., 'batch_stats': ...}, got "
+                     f"{type(variables).__name__} with keys "
+                     f"{sorted(variables) if hasattr(variables, 'keys') else None}.")
   if "batch_stats" not in variables:
     return model, variables["params"]
   if type(model) is not SmallCNN:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 
+from jaxrobust.models.layers import check_structure
+
 
 class ForecastMLP(nn.Module):
   """Predicts the change from the window's last value, from the window minus
@@ -15,6 +17,10 @@ class ForecastMLP(nn.Module):
   Forecasting?", AAAI 2023 (NLinear).
   """
   hidden: int = 64
+
+  def __post_init__(self):
+    check_structure(self)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:  # [batch, window] -> [batch]

@@ -39,6 +39,7 @@ def _check(x: jax.Array, n_fft: int, hop_length: int) -> None:
 @functools.lru_cache(maxsize=None)
 def hann_window(n: int) -> np.ndarray:
   """The periodic Hann window float32 [n] (scipy's get_window("hann", n), librosa's)."""
+  _checks.check_int("n", n, 1)
   return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
@@ -162,6 +163,8 @@ def log_mel_spectrogram(x: jax.Array, sample_rate: int, n_fft: int = 256,
 @functools.lru_cache(maxsize=None)
 def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
   """Orthonormal DCT-II as float32 [n_in, n_out]: v @ D = scipy.fft.dct(v, norm="ortho")[:n_out]."""
+  _checks.check_int("n_in", n_in, 1)
+  _checks.check_int("n_out", n_out, 1, n_in)
   k = np.arange(n_out)[None, :]
   n = np.arange(n_in)[:, None]
   d = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)

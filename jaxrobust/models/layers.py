@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrobust import _checks
+from jaxrobust.models.heads import check_head
 
 
 def check_normalization(mean: Sequence[float], std: Sequence[float]) -> None:
@@ -32,14 +33,46 @@ def check_model_fields(num_classes: int, mean: Sequence[float], std: Sequence[fl
   check_normalization(mean, std)
 
 
+# Structural fields a model may declare, checked by name when it is built (so a new
+# model's `hidden` or `n_fft` is checked by default): integer -> its smallest value; a
+# sequence under one of these names (or WIDTHS) is a list of widths / sizes, each >= 1.
+AT_LEAST = {"hidden": 1, "kernel_size": 1, "width": 1, "stem_features": 1, "depth": 1,
+            "width_multiplier": 1, "sample_rate": 1, "n_fft": 2, "hop_length": 1,
+            "n_mels": 1, "n_mfcc": 1, "frame": 1, "filters": 1}
+WIDTHS = ("features", "hidden", "channels", "depths", "strides")
+RATES = ("dropout",)  # probabilities in [0, 1]
+
+
+def check_structure(module: nn.Module) -> None:
+  """The fields of AT_LEAST, WIDTHS and RATES that `module` has, its `head` and its
+  `activation`: a ValueError naming Class.field, the value and the valid range."""
+  cls = type(module).__name__
+  for name in sorted(set(AT_LEAST) | set(WIDTHS) | set(RATES)):
+    if not hasattr(module, name):
+      continue
+    value, where = getattr(module, name), f"{cls}.{name}"
+    if name in RATES:
+      _checks.check_real(where, value, low=0, high=1)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+      _checks.check_widths(where, value)  # also a kernel size (3, 3)
+    else:
+      _checks.check_int(where, value, AT_LEAST.get(name, 1))
+  if hasattr(module, "head"):
+    check_head(module.head)
+  if hasattr(module, "activation"):
+    check_activation(module.activation)
+
+
 class Classifier(nn.Module):
-  """Base of the models: the dataset fields, checked when the model is built."""
+  """Base of the models: the dataset fields and the structure (`check_structure`),
+  checked when the model is built."""
   num_classes: int
   mean: Sequence[float]
   std: Sequence[float]
 
   def __post_init__(self):
     check_model_fields(self.num_classes, self.mean, self.std)
+    check_structure(self)
     super().__post_init__()
 
 

@@ -44,7 +44,7 @@ import optax
 
 from jaxrobust import _checks
 from jaxrobust.models.heads import apply_head
-from jaxrobust.models.layers import Classifier, Normalize, check_images
+from jaxrobust.models.layers import Classifier, Normalize, check_images, check_structure
 
 NOISE = "noise"  # the Flax rng stream every randomized layer draws from
 RHO = "_rho"     # suffix of a Bayesian layer's std parameter: sigma = softplus(rho)
@@ -118,6 +118,7 @@ class _Bayes(nn.Module):
 
   def __post_init__(self):
     _checks.check_real("posterior_std_init", self.posterior_std_init, low=0, low_open=True)
+    check_structure(self)  # features, kernel_size
     super().__post_init__()
 
   def weights(self, name: str, init, shape, dtype):
@@ -329,6 +330,7 @@ def add_kl_gradient(weight: float, prior_std: float) -> optax.GradientTransforma
   penalty on the weights enters here.
   """
   _checks.check_real("weight", weight, low=0)
+  _checks.check_real("prior_std", prior_std, low=0, low_open=True)
 
   def update(updates, state, params=None):
     if params is None:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from jaxrobust.models.heads import apply_head
 from jaxrobust.models.layers import (ACTIVATIONS, Classifier, Normalize, batch_norm,
-                                     check_activation, standardize_per_image)
+                                     standardize_per_image)
 
 
 class PreActBlock(nn.Module):
@@ -88,8 +88,8 @@ class _ResidualNet(Classifier):
   per_image_standardization: bool = False
 
   def __post_init__(self):
-    check_activation(self.activation)
     super().__post_init__()
+    self.stages()  # its checks (a WRN depth of 6n + 4, a depth per stage) at construction
 
   @nn.compact
   def __call__(self, x, train: bool = False):

@@ -31,6 +31,10 @@ def attack_preprocess(attack: Any, apply_fn: Callable[[Any, jax.Array], jax.Arra
       (e.g. `jaxrobust.attacks.pgd.PGD`).
     apply_fn: (params, x) -> logits, the model in evaluation mode.
   """
+  for name, fn in (("attack", attack), ("apply_fn", apply_fn)):
+    if not callable(fn):
+      raise TypeError(f"{name} must be callable (an attack object / (params, x) -> logits), "
+                      f"got {fn!r}.")
   def preprocess(params, example, key):
     x, y = example
     frozen = jax.lax.stop_gradient(params)

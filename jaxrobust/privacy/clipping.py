@@ -119,6 +119,7 @@ def _unbatch(tree):
 
 def per_example_grads(loss_fn: LossFn, params: Any, batch: Any) -> tuple[jax.Array, Any]:
   """(losses [b], gradients [b, *params]) by vmap over examples (batches of one)."""
+  _checks.leading_size("batch", batch)
   return jax.vmap(jax.value_and_grad(
       lambda p, ex: loss_fn(p, _batch1(ex))[0]), in_axes=(None, 0))(params, batch)
 

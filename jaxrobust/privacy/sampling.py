@@ -69,6 +69,10 @@ def bucket_sizes(num_examples: int, sampling_prob: float,
 
 def bucket_index(count: jax.Array, sizes: tuple[int, ...]) -> jax.Array:
   """Index of the smallest size >= count (the last when count exceeds all). int32 scalar."""
+  sizes = tuple(sizes)
+  if not sizes or list(sizes) != sorted(sizes):
+    raise ValueError(f"sizes must be a non-empty ascending tuple of batch sizes (from "
+                     f"bucket_sizes), got {sizes}" + (" (empty)." if not sizes else "."))
   i = jnp.searchsorted(jnp.asarray(sizes, jnp.int32), count, side="left")
   return jnp.minimum(i, len(sizes) - 1).astype(jnp.int32)
 

@@ -44,12 +44,14 @@ def flat_loss(loss_fn: Callable[[Any], jax.Array], params: Any):
 
 def exact_hessian(loss_fn: Callable[[Any], jax.Array], params: Any) -> jax.Array:
   """The full Hessian [d, d] by `jax.hessian` on the flat parameters (small d only)."""
+  _checks.check_finite_tree("params", params)
   f, flat = flat_loss(loss_fn, params)
   return jax.hessian(f)(flat)
 
 
 def make_hvp(loss_fn: Callable[[Any], jax.Array], params: Any) -> tuple[HvpFn, int]:
   """(v [d] -> H v [d], d): Hessian-vector products at `params`, never forming H."""
+  _checks.check_finite_tree("params", params)
   f, flat = flat_loss(loss_fn, params)
   grad = jax.grad(f)
   def hvp(v):

@@ -163,6 +163,7 @@ def steepest_unit_vector(w: jax.Array, p) -> jax.Array:
   At w = 0 (every v is optimal) and, for p = 1, at ties of max |w_k|, one
   maximiser is picked: 0 and the first maximal coordinate.
   """
+  _checks.check_ndim("w", w, ("d",))
   p = norm_exponent(p)
   if math.isinf(p):
     return jnp.sign(w)

@@ -46,6 +46,9 @@ def gradient_lipschitz_along_path(loss_fn: FlatLoss, path: jax.Array) -> jax.Arr
 
   Steps of zero length give 0 (no information), not NaN.
   """
+  _checks.check_ndim("path", path, ("points", "d"))
+  if path.shape[0] < 2:
+    raise ValueError(f"path must hold >= 2 points [points, d], got shape {path.shape}.")
   grads = jax.vmap(jax.grad(loss_fn))(path)
   dg = jnp.linalg.norm(jnp.diff(grads, axis=0), axis=-1)
   dw = jnp.linalg.norm(jnp.diff(path, axis=0), axis=-1)
@@ -96,6 +99,7 @@ def gradient_lipschitz_random_pairs(loss_fn: FlatLoss, center: jax.Array, radius
 
 def hessian_norm(loss_fn: FlatLoss, w: jax.Array) -> jax.Array:
   """||H(w)||_2 = max |eigenvalue| of the exact Hessian at w [d] (small d)."""
+  _checks.check_ndim("w", w, ("d",))
   return jnp.max(jnp.abs(jnp.linalg.eigvalsh(jax.hessian(loss_fn)(w))))
 
 

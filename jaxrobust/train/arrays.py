@@ -36,6 +36,8 @@ def loss_step(loss: LossFn, tx: optax.GradientTransformation, *,
 
   The metrics are {"loss", "grad_norm", **aux} (aux: the loss's metrics with has_aux).
   """
+  if not callable(loss):
+    raise TypeError(f"loss must be callable (params, batch, key) -> scalar, got {loss!r}.")
   grad_fn = jax.value_and_grad(loss, has_aux=has_aux)
 
   def step(state, batch, key):

@@ -33,6 +33,7 @@ import jax
 import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from jaxrobust import _checks
 from jaxrobust.sharding import data_mesh
 
 MANIFEST = "sha256.json"
@@ -73,6 +74,7 @@ class Checkpointer:
   """
 
   def __init__(self, workdir: str, fingerprint: dict[str, Any], max_to_keep: int = 2):
+    _checks.check_int("max_to_keep", max_to_keep, 1)
     self.fingerprint = fingerprint
     self._intact: set[int] = set()  # epochs verified intact (restore after resume hashes once)
     self._manager = ocp.CheckpointManager(

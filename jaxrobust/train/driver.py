@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
+from jaxrobust import _checks
 from jaxrobust.train.checkpoint import Checkpointer
 from jaxrobust.train.metrics import MetricsLog
 
@@ -70,6 +71,8 @@ def run_epochs(state: Any, train_epoch: EpochFn, evaluate: EvalFn, *, workdir: s
   Returns the final state and the metrics log (one record per epoch).
   Raises TrainingDivergedError on a non-finite loss or gradient norm.
   """
+  _checks.check_int("epochs", epochs, 0)
+  _checks.check_int("steps_per_epoch", steps_per_epoch, 1)
   os.makedirs(workdir, exist_ok=True)
   checkpoints = Checkpointer(workdir, fingerprint)
   log = MetricsLog(workdir)

@@ -32,6 +32,8 @@ class MetricsLog:
   """
 
   def __init__(self, workdir: str, filename: str = "metrics.jsonl"):
+    if not isinstance(workdir, (str, os.PathLike)):
+      raise TypeError(f"workdir must be a folder path, got {workdir!r}.")
     self.path = os.path.join(workdir, filename)
 
   def records(self) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from jaxrobust import _checks
+
 from jaxrobust.attacks.fgsm import FGSM
 from jaxrobust.attacks.pgd import madry_pgd
 from jaxrobust.eval.evaluator import Evaluator
@@ -47,6 +49,7 @@ class COMonitor:
                pgd_steps: int, key: jax.Array):
     if len(labels) < 1:
       raise ValueError("The monitor needs at least one held-out example.")
+    _checks.check_same_length(images=images, labels=labels)
     self.images, self.labels, self.key = images, labels, key
     attacks = {FGSM_KEY: FGSM(eps=eps).validate(),
                PGD_KEY: madry_pgd(eps=eps, steps=pgd_steps).validate()}

@@ -25,6 +25,13 @@ def make_schedule(name: str, learning_rate: float, total_steps: int,
   if name not in SCHEDULES:
     raise ValueError(f"Unknown schedule {name!r}; valid choices: {SCHEDULES}.")
   _checks.check_number("learning_rate", learning_rate, low=0, low_open=True)
+  _checks.check_int("total_steps", total_steps, 1)
+  _checks.check_int("warmup_steps", warmup_steps, 0, total_steps)
+  if name == "piecewise":
+    _checks.check_number("decay", decay, low=0)
+    if list(boundaries) != sorted(boundaries) or any(not 0 <= b <= 1 for b in boundaries):
+      raise ValueError(f"boundaries must be ascending fractions of the run in [0, 1], got "
+                       f"{tuple(boundaries)}.")
   decay_steps = max(total_steps - warmup_steps, 1)
   if name == "constant":
     main = optax.constant_schedule(learning_rate)

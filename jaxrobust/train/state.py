@@ -7,6 +7,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -50,6 +51,10 @@ def optax_update(tx: optax.GradientTransformation, grads: Any, opt_state: Any, p
 def init_state(model: nn.Module, tx: optax.GradientTransformation,
                input_shape: tuple[int, ...], key: jax.Array) -> TrainState:
   """Initialises parameters from `key` for inputs of shape [1, *input_shape]."""
+  if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+         for d in tuple(input_shape)):
+    raise ValueError(f"input_shape must be one example's shape, positive integers, got "
+                     f"{tuple(input_shape)!r}.")
   variables = model.init(key, jnp.zeros((1,) + tuple(input_shape), jnp.float32),
                          train=False)
   return TrainState.create(variables["params"], tx,

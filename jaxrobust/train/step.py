@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrobust import _checks
 from jaxrobust.data import augment, to_float
 from jaxrobust.train._aux import with_last_aux
 from jaxrobust.train.state import TrainState
@@ -43,6 +44,7 @@ def make_train_step(model: nn.Module, defense, tx: optax.GradientTransformation,
   A defense with `at_step(step)` (IBP, CROWN-IBP) is trained as
   defense.at_step(state.step): its schedule runs on the global step.
   """
+  _checks.check_int("crop_padding", crop_padding, 0)
   perturbs_weights = getattr(defense, "perturbs_weights", False)
   scheduled = defense
 

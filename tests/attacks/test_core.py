@@ -3,10 +3,12 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from jaxrobust.attacks import _core
+from jaxrobust.attacks.pgd import PGD
 
 
 @settings(max_examples=25, deadline=None)
@@ -77,3 +79,40 @@ def test_step_loop_unrolls_short_loops_only_and_agrees_with_a_rolled_loop(monkey
     assert ("while" in program) == rolled, steps
     np.testing.assert_allclose(_core.step_loop(steps, body, jnp.ones(3)),
                                jax.lax.fori_loop(0, steps, body, jnp.ones(3)), rtol=1e-6)
+
+
+def test_check_nonnegative_under_jit_lower_with_traced_eps():
+  f = lambda eps: (_core.check_nonnegative("eps", eps), 2 * eps)[1]  # noqa: E731
+  jax.jit(f).lower(jnp.float32(0.1))
+  jax.jit(f).lower(jax.ShapeDtypeStruct((), jnp.float32))
+  logits_fn = lambda x: x.reshape(x.shape[0], -1)[:, :3]  # noqa: E731
+  attack = PGD(eps=0.1, step_size=0.05, steps=1, norm="linf", random_start=False)
+  x, y = jnp.full((2, 2, 2, 1), 0.5), jnp.array([0, 1])
+  jax.jit(lambda a, x: a(logits_fn, x, y)).lower(attack, x)  # jax rebuilds it from tracers
+  with pytest.raises(ValueError, match="eps must be finite and >= 0"):
+    _core.check_nonnegative("eps", jnp.float32(-1.0))
+
+
+@pytest.mark.parametrize("size, eps", [(1e-20, 1e-20), (1e-20, 1e-21), (1e-25, 1e-22),
+                                       (0.0, 1e-30), (3e-21, 5e-20)])
+def test_l2_projection_of_underflowing_radii_is_finite_and_in_the_ball(size, eps):
+  delta = jnp.full((2, 3, 3, 1), size, jnp.float32).at[1, 0, 0, 0].set(0.0)
+  out = np.asarray(_core.project(delta, eps, "l2"), np.float64)
+  assert np.all(np.isfinite(out))
+  norms = np.linalg.norm(out.reshape(2, -1), axis=1)
+  assert np.all(norms <= np.float32(eps) * (1 + 1e-5)), norms
+  direct = np.asarray(delta, np.float64)  # the projection is a rescaling of delta
+  scale = min(1.0, eps / np.linalg.norm(direct[0])) if size else 1.0
+  np.testing.assert_allclose(out[0], direct[0] * scale, rtol=1e-5)
+
+
+def test_l2_projection_of_normal_inputs_is_unchanged_bit_for_bit():
+  scales = jnp.logspace(-6, 1, 8)[:, None, None, None]
+  delta = jax.random.normal(jax.random.key(0), (8, 5, 5, 3)) * scales
+  eps = jnp.array([0.0, 1e-3, 0.1, 1.0, 2.0, 1e-6, 0.5, 3.0])
+  ball = jax.vmap(optax.projections.projection_l2_ball)
+  expected = jnp.where((eps > 0)[:, None, None, None], ball(delta, eps), 0.0)
+  np.testing.assert_array_equal(_core.project(delta, eps, "l2"), expected)
+  np.testing.assert_array_equal(jax.jit(_core.project, static_argnums=2)(delta, eps, "l2"),
+                                jax.jit(lambda d, e: jnp.where((e > 0)[:, None, None, None],
+                                                               ball(d, e), 0.0))(delta, eps))
