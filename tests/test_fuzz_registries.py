@@ -64,37 +64,9 @@ VALID = {
     "defenses.fast_at:co_checkpoints_zero": "turns the overfitting check off (documented)",
 }
 
-# Accepted bad values in the method families (branch issue34-families owns their
-# boundaries): case -> why. Delete a line once its case passes (strict xfail fails then).
-_ANOMALY = "the detector's widths, latent size or center_eps are not checked at make"
-_GENERATIVE = "the imputer's counts and widths are not checked at make"
-KNOWN_HOLES: dict[str, str] = {
-    **dict.fromkeys([
-        "anomaly.abc:hidden_width_negative", "anomaly.abc:hidden_width_zero",
-        "anomaly.abc:latent_fraction", "anomaly.autoencoder:hidden_width_negative",
-        "anomaly.autoencoder:hidden_width_zero", "anomaly.autoencoder:latent_fraction",
-        "anomaly.binary_classifier:hidden_width_negative",
-        "anomaly.binary_classifier:hidden_width_zero", "anomaly.deep_sad:center_eps_nan",
-        "anomaly.deep_sad:center_eps_negative", "anomaly.deep_sad:features_fraction",
-        "anomaly.deep_sad:hidden_width_negative", "anomaly.deep_sad:hidden_width_zero"
-    ], _ANOMALY),
-    **dict.fromkeys([
-        "generative.cycle:batch_size_fraction", "generative.cycle:batch_size_negative",
-        "generative.cycle:batch_size_zero", "generative.cycle:hidden_fraction",
-        "generative.cycle:hidden_negative", "generative.cycle:hidden_zero",
-        "generative.cycle:num_steps_fraction", "generative.cycle:num_steps_negative",
-        "generative.cycle:num_steps_zero", "generative.gain:batch_size_fraction",
-        "generative.gain:batch_size_negative", "generative.gain:batch_size_zero",
-        "generative.gain:hidden_fraction", "generative.gain:hidden_negative",
-        "generative.gain:hidden_zero", "generative.gain:num_steps_fraction",
-        "generative.gain:num_steps_negative", "generative.gain:num_steps_zero",
-        "generative.iterative:max_iter_fraction", "generative.iterative:max_iter_negative",
-        "generative.iterative:max_iter_zero", "generative.iterative:n_nearest_features_fraction",
-        "generative.iterative:n_nearest_features_negative",
-        "generative.iterative:n_nearest_features_zero", "generative.knn:n_neighbors_fraction",
-        "generative.knn:n_neighbors_negative", "generative.knn:n_neighbors_zero"
-    ], _GENERATIVE),
-}
+# Accepted bad values still known (case -> why): strict xfails, so a fixed hole fails until
+# its line is deleted. Empty since the method families' boundaries were fixed.
+KNOWN_HOLES: dict[str, str] = {}
 
 
 def _defaults(build) -> dict:

@@ -29,6 +29,8 @@ def _write_wav(waveform, **kwargs):
 
 
 CASES = {
+    "data.load_tabular:unknown_name": (lambda: data.load_tabular("iris"), ValueError,
+                                       ["tabular dataset", "'iris'", "breast_cancer"]),
     "data.random_crop:one_image": (
         lambda: data.random_crop(KEY, IMAGE, 2),
         ValueError, ["images", "[batch, height, width, channels]", "(8, 8, 3)", "images[None]"]),

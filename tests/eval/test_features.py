@@ -55,16 +55,3 @@ def test_penultimate_features_are_the_hidden_relu_batched():
   np.testing.assert_allclose(logits, np.asarray(model.apply(variables, x, train=False)),
                              rtol=1e-5, atol=1e-5)
 
-
-@pytest.mark.parametrize("call, words", [
-    (lambda: jr_eval.penultimate_features(None, {}, np.zeros((2, 8, 8, 1)), batch_size=0),
-     ["batch_size", ">= 1", "0"]),
-    (lambda: jr_eval.penultimate_features(None, {}, np.full((2, 8, 8, 1), 255.0)),
-     ["images", "[0.0, 1.0]", "255"]),
-    (lambda: jr_eval.frechet_distance(np.full((3, 2), np.nan), np.zeros((3, 2))),
-     ["features", "finite"]),
-])
-def test_bad_features_are_refused(call, words):
-  with pytest.raises(ValueError) as info:
-    call()
-  assert all(w in str(info.value) for w in words), str(info.value)

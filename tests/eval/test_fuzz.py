@@ -27,6 +27,20 @@ def _apply(variables, x, train=False):
 
 
 CASES = {
+    "eval.penultimate_features:batch_size_zero": (
+        lambda: jeval.penultimate_features(None, {}, np.zeros((2, 8, 8, 1)), batch_size=0),
+        ValueError, ["batch_size", ">= 1", "0"]),
+    "eval.penultimate_features:images_255": (
+        lambda: jeval.penultimate_features(None, {}, np.full((2, 8, 8, 1), 255.0)),
+        ValueError, ["images", "[0.0, 1.0]", "255"]),
+    "eval.feature_statistics:one_example": (
+        lambda: jeval.feature_statistics(np.zeros((1, 3))), ValueError, ["features", "n >= 2"]),
+    "eval.feature_statistics:nan": (
+        lambda: jeval.feature_statistics(np.full((3, 2), np.nan)), ValueError,
+        ["features", "finite"]),
+    "eval.frechet_distance:widths_differ": (
+        lambda: jeval.frechet_distance(np.zeros((3, 2)), np.zeros((3, 4))), ValueError,
+        ["[n, d]", "(3, 2)", "(3, 4)"]),
     "eval.Evaluator:length_mismatch": (
         _evaluator_case(_IMAGES, np.zeros(5, np.int32)), ValueError, ["images 6", "labels 5"]),
     "eval.Evaluator:label_high": (

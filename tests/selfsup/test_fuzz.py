@@ -40,13 +40,14 @@ def _task_cases():
   for name in pretext.PRETEXT_TASKS.names():
     task = pretext.make(name)
     k = task.num_classes
-    cases[f"selfsup.pretext.{name}.apply:label_{k + 3}_of_{k}"] = (
+    cls = type(task).__name__  # the key names the class: selfsup.pretext.Rotation.apply
+    cases[f"selfsup.pretext.{cls}.apply:label_{k + 3}_of_{k}"] = (
         lambda task=task, k=k: task.apply(IMAGES, jnp.array([0, k + 3])), ValueError,
         ["labels", f"[0, {k})"])
-    cases[f"selfsup.pretext.{name}.apply:label_negative"] = (
+    cases[f"selfsup.pretext.{cls}.apply:label_negative"] = (
         lambda task=task: task.apply(IMAGES, jnp.array([0, -1])), ValueError,
         ["labels", "[-1, 0]"])
-    cases[f"selfsup.pretext.{name}.apply:images_255"] = (
+    cases[f"selfsup.pretext.{cls}.apply:images_255"] = (
         lambda task=task: task.apply(IMAGES * 255.0, LABELS), ValueError,
         ["images", "[0.0, 1.0]", "255"])
   return cases
@@ -55,16 +56,16 @@ def _task_cases():
 CASES = {
     **_task_cases(),
     # tasks and views
-    "selfsup.pretext.apply:float_labels": (
+    "selfsup.pretext.PretextTask.apply:float_labels": (
         lambda: pretext.make("rotation").apply(IMAGES, jnp.array([0.0, 1.0])), TypeError,
         ["labels", "integer"]),
-    "selfsup.pretext.apply:ragged_labels": (
+    "selfsup.pretext.PretextTask.apply:ragged_labels": (
         lambda: pretext.make("rotation").apply(IMAGES, jnp.array([0, 1, 2])), ValueError,
         ["labels", "[batch] = [2]", "(3,)"]),
-    "selfsup.pretext.apply:uint8_images": (
+    "selfsup.pretext.PretextTask.apply:uint8_images": (
         lambda: pretext.make("solarize").apply((IMAGES * 255).astype(jnp.uint8), LABELS),
         TypeError, ["images", "floating point", "uint8"]),
-    "selfsup.pretext.sample:n_negative": (lambda: pretext.make("rotation").sample(KEY, -1),
+    "selfsup.pretext.PretextTask.sample:n_negative": (lambda: pretext.make("rotation").sample(KEY, -1),
                                           ValueError, ["n", ">= 0", "-1"]),
     "selfsup.pretext.Rotation:levels": (lambda: pretext.Rotation(levels=(0, 5)), ValueError,
                                         ["Rotation levels", "(0, 1, 2, 3)"]),
