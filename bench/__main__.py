@@ -32,7 +32,8 @@ from typing import Any, Callable
 
 from absl import app, flags
 
-BENCHES = ("attacks", "autoattack", "dp", "sam", "train_step", "population", "scaling")
+BENCHES = ("attacks", "autoattack", "dp", "sam", "train_step", "population", "scaling",
+           "certify")
 COLUMNS = ("bench", "case", "ours_s", "peer_s", "speedup", "limit_ratio", "peer_limit_ratio",
            "compile_s", "robust_acc_ours", "robust_acc_peer", "passes_ours", "passes_peer",
            "peer_status")
