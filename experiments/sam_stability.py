@@ -1,6 +1,7 @@
 r"""Stability of SAM near saddle points: GD, SGD and SAM on x^2 - y^2 and Beale.
 
-The problems, trajectories and escape detection are `jaxrobust.optim.stability`.
+The test functions, trajectories and escape detection are `jaxrobust.optim.stability`;
+the grid, the authors' GD stopping rule and the tables are this study's.
 Kim et al.'s threshold: a saddle attracts (unnormalised) SAM only when rho
 exceeds -1/lambda for every negative Hessian eigenvalue lambda, i.e. rho >
 -1/lambda for the negative eigenvalue closest to 0. Writes
@@ -18,10 +19,10 @@ Minimization", arXiv:2301.06308; Foret et al., ICLR 2021.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
-
-import contextlib
 
 from absl import flags
 import jax
@@ -39,6 +40,93 @@ def define_flags() -> None:
 
 
 FLAGS = flags.FLAGS
+
+
+# The authors' rule for "GD has converged" (github.com/Harry24k/sam-saddle,
+# sam_stability/config.py and optim/runner.py): within pos_tol of the minimum;
+# or within stall_tol of it with every move of the last stall_window iterates
+# below stall_eps; or the loss's relative change below loss_rtol for
+# loss_patience steps in a row.
+GD_STOP = dict(pos_tol=0.15, stall_tol=0.55, stall_window=500, stall_eps=1e-5,
+               loss_patience=80, loss_rtol=1e-8)
+
+
+def gd_converged_step(ws: np.ndarray, losses: np.ndarray, minimum, *, pos_tol: float,
+                      stall_tol: float, stall_window: int, stall_eps: float,
+                      loss_patience: int, loss_rtol: float) -> int | None:
+  """Steps GD takes until it stops by the GD_STOP rule, or None if it never does.
+
+  ws: iterates [steps + 1, 2] (ws[0] the start); losses: [steps + 1], the loss
+  at each iterate. The authors' loop tests after each step n = 1, 2, ... the
+  iterate ws[n] (and the loss at ws[n - 1], the one its step computed).
+  """
+  n = len(ws) - 1
+  dist = np.linalg.norm(ws[1:] - np.asarray(minimum), axis=1)      # after step 1..n
+  moves = np.linalg.norm(np.diff(ws[1:], axis=0), axis=1)           # ws[j+1] -> ws[j+2]
+  stalled = np.zeros(n, bool)
+  if n >= stall_window:
+    window_max = np.lib.stride_tricks.sliding_window_view(moves, stall_window - 1).max(1)
+    stalled[stall_window - 1:] = window_max < stall_eps
+  rel = np.abs(np.diff(losses[:n])) / (np.abs(losses[:n - 1]) + 1e-12)  # at steps 2..n
+  flat = np.zeros(n, bool)
+  if n > loss_patience:
+    runs = np.lib.stride_tricks.sliding_window_view(rel < loss_rtol, loss_patience).all(1)
+    flat[loss_patience:] = runs
+  stop = (dist < pos_tol) | ((dist < stall_tol) & stalled) | flat
+  hit = stability.first_step(stop)
+  return None if hit is None else hit + 1
+
+
+def run_problem(name: str, spec, seeds: int) -> tuple[list[dict], dict]:
+  """Rows of the escape table and the trajectories to plot, for one problem.
+
+  spec: a mapping with `loss` (a name in STABILITY_LOSSES), `w0`, `lr`, `steps`, `noise`
+  (0: no SGD run), `sam_rhos`, `usam_rhos` (either may be empty) and optionally
+  `gd_until_converged`: when true, GD runs until the authors' GD_STOP rule
+  stops it (`steps` is then the cap) and every run takes as many steps (their
+  Beale experiment).
+  """
+  problem = stability.STABILITY_LOSSES[spec["loss"]]
+  loss = problem["loss"]
+  w0 = jnp.asarray(spec["w0"], float)  # float64 under jax.enable_x64, else float32
+  steps = int(spec["steps"])
+  minimum = problem["minimum"]
+  if spec.get("gd_until_converged", False):
+    if minimum is None:
+      raise ValueError(f"gd_until_converged needs a known minimum; {spec['loss']!r} has none.")
+    gd_tx = stability.make_optimizer("gd", spec["lr"], 0.0)
+    gd = np.asarray(jax.jit(functools.partial(stability.trajectory, loss, gd_tx, steps=steps))(w0))
+    losses = np.asarray(jax.jit(jax.vmap(loss))(jnp.asarray(gd)))
+    converged = gd_converged_step(gd, losses, minimum, **GD_STOP)
+    steps = steps if converged is None else converged
+  runs = [("gd", 0.0, 0.0)] + ([("sgd", 0.0, spec["noise"])] if spec["noise"] else [])
+  runs += [(kind, float(rho), 0.0) for kind in ("sam", "usam") for rho in spec[kind + "_rhos"]]
+  rows, paths = [], {}
+  for kind, rho, noise in runs:
+    tx = stability.make_optimizer(kind, spec["lr"], rho)
+    run = jax.jit(functools.partial(stability.trajectory, loss, tx, steps=steps, noise=noise))
+    n = seeds if noise else 1
+    escapes, finals = [], []
+    for seed in range(n):
+      ws = np.asarray(run(w0, key=jax.random.key(seed)))
+      escapes.append(stability.escape_step(problem["escaped"](ws)))
+      finals.append(ws[-1])
+      if seed == 0:
+        paths[f"{kind} rho={rho:g}" if kind in ("sam", "usam") else kind] = ws
+    done = [e for e in escapes if e is not None]
+    rows.append({
+        "problem": name, "optimizer": kind, "rho": rho, "lr": float(spec["lr"]),
+        "steps": steps, "runs": n, "escaped": f"{len(done)}/{n}",
+        "median_escape_step": float(np.median(done)) if len(done) == n else None,
+        "final_x": float(np.mean([f[0] for f in finals])),
+        "final_y": float(np.mean([f[1] for f in finals])),
+        "final_loss": float(np.mean([float(loss(jnp.asarray(f))) for f in finals])),
+        "final_distance_to_saddle": float(np.mean(
+            [np.linalg.norm(f - np.asarray(problem["saddle"])) for f in finals])),
+        "final_distance_to_minimum": None if minimum is None else float(np.mean(
+            [np.linalg.norm(f - np.asarray(minimum)) for f in finals])),
+    })
+  return rows, paths
 
 
 def plot(all_paths: dict, problems, limits, path: str) -> None:
@@ -120,7 +208,10 @@ def run(config, workdir: str) -> list[dict]:
   os.makedirs(workdir, exist_ok=True)
   problems = {name: section.to_dict() for name, section in config.problems.items()}
   with jax.enable_x64(True) if config.float64 else contextlib.nullcontext():
-    rows, all_paths = stability.run(config.seeds, problems)
+    rows, all_paths = [], {}
+    for name, spec in problems.items():
+      rows_, all_paths[name] = run_problem(name, spec, config.seeds)
+      rows += rows_
   table = markdown_table(rows)
   print(table)
   with open(os.path.join(workdir, "sam_stability.md"), "w") as f:

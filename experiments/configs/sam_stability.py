@@ -1,14 +1,14 @@
 r"""SAM near saddle points (experiments/sam_stability.py): which problems, starts and radii.
 
 Modes:
-  ""       this project's settings (`jaxrobust.optim.stability.PROBLEMS`): starts
+  ""       this project's settings (`PROBLEMS` below): starts
            near each saddle, escape-time tables with noisy SGD and rho bracketing
            Kim et al.'s threshold.
   authors  the demonstrations of Kim et al.'s code (github.com/Harry24k/sam-saddle):
            x^2 - y^2 from (-3, -0.01), SGD lr 0.01 without momentum, 500 steps, GD
            vs normalised SAM with rho 0.5 (sam_stability/saddle/demo.py); Beale
            from (1, 2), SGD lr 1e-3 / 80 without momentum, GD run until the
-           authors' convergence rule stops it (`stability.GD_STOP`: within 0.15 of
+           authors' convergence rule stops it (`sam_stability.GD_STOP`: within 0.15 of
            the minimum (3, 0.5), or within 0.55 of it and stalled; at most 100,000
            steps) and normalised SAM with rho 0.1, 0.5, 1.0 for as many steps, in
            float64 (sam_stability/config.py, experiments/beale.py,
@@ -38,14 +38,18 @@ Measured (authors mode, ~9 s of CPU):
 
 import ml_collections
 
-from jaxrobust.optim.stability import PROBLEMS
-
-_SPEC_KEYS = ("loss", "w0", "lr", "steps", "noise", "sam_rhos", "usam_rhos")
+# This project's settings: starts near each saddle; usam_rhos bracket Kim et
+# al.'s threshold (1/2 on x^2 - y^2, 0.036 on Beale).
+PROBLEMS = {
+    "saddle": dict(loss="saddle", w0=(0.5, 1e-3), lr=0.05, steps=400, noise=0.01,
+                   sam_rhos=(0.005, 0.05, 0.2, 1.0), usam_rhos=(0.2, 0.4, 0.6, 1.0)),
+    "beale": dict(loss="beale", w0=(0.3, 1.2), lr=0.01, steps=3000, noise=0.05,
+                  sam_rhos=(0.01, 0.05, 0.1, 0.2), usam_rhos=(0.01, 0.02, 0.05)),
+}
 
 
 def _section(spec) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict({"gd_until_converged": False,
-                                    **{k: spec[k] for k in _SPEC_KEYS}})
+  return ml_collections.ConfigDict({"gd_until_converged": False, **spec})
 
 
 def get_config(mode: str = "") -> ml_collections.ConfigDict:

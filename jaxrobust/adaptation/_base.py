@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxrobust import _checks
-from jaxrobust.adaptation.models import AdaptationNet, Discriminator
+from jaxrobust.adaptation.networks import AdaptationNet, Discriminator
 
 
 class Method(Protocol):

@@ -25,7 +25,7 @@ import optax
 
 from jaxrobust import _checks
 from jaxrobust.adaptation.data import DomainPair, load_pair
-from jaxrobust.adaptation.models import AdaptationNet, Discriminator
+from jaxrobust.adaptation.networks import AdaptationNet, Discriminator
 from jaxrobust.adaptation.registry import ADAPTATION_METHODS
 from jaxrobust.data.batching import epoch_permutation
 from jaxrobust.train.arrays import fit_arrays

@@ -23,13 +23,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from jaxrobust import _checks
+from jaxrobust.audio.networks import DetectorMLP
 from jaxrobust.models import frontends as features
 from jaxrobust.train.state import optax_update
 
@@ -71,14 +71,6 @@ def pooled(rep: jax.Array) -> jax.Array:
   return jnp.concatenate([rep.mean(1), rep.std(1)], axis=-1)
 
 
-class _MLP(nn.Module):
-  hidden: int = 64
-
-  @nn.compact
-  def __call__(self, x):
-    return nn.Dense(1)(nn.relu(nn.Dense(self.hidden)(x)))[:, 0]
-
-
 @dataclasses.dataclass(frozen=True)
 class AudioAttackDetector:
   """A trained detector: `score(w [batch, samples]) -> P(adversarial) [batch]`."""
@@ -93,7 +85,7 @@ class AudioAttackDetector:
 
   def score(self, w) -> np.ndarray:
     z = (self.statistics(w) - self.mean) / self.std
-    return np.asarray(jax.nn.sigmoid(_MLP().apply(self.params, jnp.asarray(z))))
+    return np.asarray(jax.nn.sigmoid(DetectorMLP().apply(self.params, jnp.asarray(z))))
 
 
 def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Array,
@@ -113,7 +105,7 @@ def fit_detector(represent: Representation, clean, adversarial, *, key: jax.Arra
   mean, std = stats.mean(0), stats.std(0) + 1e-6
   x = jnp.asarray((stats - mean) / std)
   y = jnp.concatenate([jnp.zeros(len(clean)), jnp.ones(len(adversarial))])
-  model = _MLP()
+  model = DetectorMLP()
   params = model.init(key, x[:1])
   tx = optax.adamw(learning_rate, weight_decay=1e-4)
 

@@ -26,9 +26,8 @@ of Visual Representations", ICML 2020.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from typing import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,46 +35,13 @@ import optax
 
 from jaxrobust import _checks
 from jaxrobust.models import frontends as features
+from jaxrobust.audio.networks import WaveEncoder
 from jaxrobust.audio.training import fit_adam_cosine, module_fields
 
 OBJECTIVES = ("masked", "contrastive")
-# The encoder's time stride (frame * 2 ** len(features)) equals the log-mel hop,
+# WaveEncoder's time stride (frame * 2 ** len(features)) equals the log-mel hop,
 # so its frames align with the masked-prediction targets.
 _HOP = 128
-
-
-class WaveEncoder(nn.Module):
-  """Waveform w [batch, samples] in [-1, 1] -> frame representations [batch, frames, dim].
-
-  Non-overlapping frames of `frame` samples -> dense -> [conv1d k 3, stride 2,
-  GELU] per features (one output frame per frame * 2 ** len(features)
-  samples). `embed` pools over time and projects (contrastive objective);
-  `predict` maps each frame to n_mels log-mel values (masked objective).
-  """
-  frame: int = 16
-  features: Sequence[int] = (32, 64, 64)
-  projection: int = 32
-  n_mels: int = 40
-
-  def setup(self):
-    self.inp = nn.Dense(self.features[0])
-    self.convs = [nn.Conv(f, (3,), strides=2, padding="SAME") for f in self.features]
-    self.proj = nn.Dense(self.projection)
-    self.head = nn.Dense(self.n_mels)
-
-  def __call__(self, w):
-    pad = -w.shape[1] % self.frame
-    w = jnp.pad(w, ((0, 0), (0, pad)))
-    x = nn.gelu(self.inp(w.reshape(w.shape[0], -1, self.frame)))
-    for conv in self.convs:
-      x = nn.gelu(conv(x))
-    return x
-
-  def embed(self, w):
-    return self.proj(self(w).mean(1))
-
-  def predict(self, w):
-    return self.head(self(w))
 
 
 def block_mask(key: jax.Array, batch: int, samples: int, rate: float = 0.3,

@@ -14,4 +14,4 @@ from jaxrobust.generative.cycle import CycleImputer, CycleStep
 from jaxrobust.generative.imputers import SklearnImputer, impute, minmax_scale, rmse
 from jaxrobust.generative.registry import IMPUTERS
 from jaxrobust.generative import domain_fusion
-from jaxrobust.generative.fusion_models import ConditionalGenerator, ProjectionDiscriminator
+from jaxrobust.generative.networks import ConditionalGenerator, ImputerMLP, ProjectionDiscriminator

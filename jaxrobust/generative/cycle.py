@@ -43,7 +43,8 @@ from flax import struct
 
 from jaxrobust import _checks
 from jaxrobust.generative import gan
-from jaxrobust.generative.gain import GAIN, MLP, GAINStep, adam, hint, observed_mse
+from jaxrobust.generative.gain import GAIN, GAINStep, adam, hint, observed_mse
+from jaxrobust.generative.networks import ImputerMLP
 
 
 @struct.dataclass
@@ -53,8 +54,8 @@ class CycleStep(GAINStep):
   data_cycle_weight: float = struct.field(pytree_node=False, default=100.0)
 
   @property
-  def masker(self) -> MLP:
-    return MLP((self.hidden,), self.dim)
+  def masker(self) -> ImputerMLP:
+    return ImputerMLP((self.hidden,), self.dim)
 
   def init(self, key: jax.Array) -> gan.GANState:
     k_gan, k_f = jax.random.split(key)

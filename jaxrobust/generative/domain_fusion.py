@@ -43,7 +43,7 @@ import optax
 
 from jaxrobust import _checks, data, defenses
 from jaxrobust.generative import gan
-from jaxrobust.generative.fusion_models import ConditionalGenerator, ProjectionDiscriminator
+from jaxrobust.generative.networks import ConditionalGenerator, ProjectionDiscriminator
 from jaxrobust.train.state import init_state, variables
 from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.step import make_train_step
@@ -257,7 +257,7 @@ def make_gan(image_shape, num_classes: int, *, num_domains: int = 2, latent_dim:
              g_features=(64, 32), d_features=(32, 64), embed_dim: int = 32,
              spectral_norm: bool = True, loss: str = "hinge", g_learning_rate: float = 2e-4,
              d_learning_rate: float = 2e-4, b1: float = 0.5, b2: float = 0.999) -> GAN:
-  """The multi-domain conditional GAN (fusion_models) with Adam for both players."""
+  """The multi-domain conditional GAN (generative.networks) with Adam for both players."""
   _checks.check_choice("GAN loss kind", loss, gan.GAN_LOSSES)
   _checks.check_int_at_least("num_classes", num_classes, 1)
   _checks.check_int_at_least("num_domains", num_domains, 1)

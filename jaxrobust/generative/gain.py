@@ -36,7 +36,6 @@ import dataclasses
 import functools
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,22 +45,10 @@ from flax import struct
 from jaxrobust import _checks
 from jaxrobust.generative import gan
 from jaxrobust.generative.missingness import check_incomplete
+from jaxrobust.generative.networks import ImputerMLP
 from jaxrobust.train.arrays import fit_arrays
 
 HINTS = ("code", "paper")
-
-
-class MLP(nn.Module):
-  """[B, in] -> logits [B, out]: ReLU hidden layers of `features` widths, Xavier init."""
-  features: tuple[int, ...]
-  out: int
-
-  @nn.compact
-  def __call__(self, x, train: bool = False):
-    init = nn.initializers.xavier_normal()
-    for width in self.features:
-      x = nn.relu(nn.Dense(width, kernel_init=init)(x))
-    return nn.Dense(self.out, kernel_init=init)(x)
 
 
 @functools.lru_cache(maxsize=None)
@@ -109,12 +96,12 @@ class GAINStep:
     _checks.check_int("hidden", self.hidden, 1)
 
   @property
-  def generator(self) -> MLP:
-    return MLP((self.hidden, self.hidden), self.dim)
+  def generator(self) -> ImputerMLP:
+    return ImputerMLP((self.hidden, self.hidden), self.dim)
 
   @property
-  def discriminator(self) -> MLP:
-    return MLP((self.hidden, self.hidden), self.dim)
+  def discriminator(self) -> ImputerMLP:
+    return ImputerMLP((self.hidden, self.hidden), self.dim)
 
   def init(self, key: jax.Array) -> gan.GANState:
     k_g, k_d = jax.random.split(key)

@@ -31,7 +31,7 @@ def _tiny(config):
 @requires_fsdd
 def test_transfer_study_writes_reports(tmp_path):
   from experiments.configs import audio_transfer
-  from jaxrobust.audio.study import transfer_study
+  from experiments.audio_transfer import transfer_study
   config = _tiny(audio_transfer.get_config("quick"))
   config.models = ("speech_mfcc_cnn", "speech_logmel_cnn")
   config.budgets = (0.008,)
@@ -51,7 +51,7 @@ def test_transfer_study_writes_reports(tmp_path):
 @requires_fsdd
 def test_detection_study_writes_reports(tmp_path):
   from experiments.configs import audio_detection
-  from jaxrobust.audio.study import detection_study
+  from experiments.audio_detection import detection_study
   config = _tiny(audio_detection.get_config("quick"))
   config.other_attacks = ("fgsm",)
   config.square_queries = 20

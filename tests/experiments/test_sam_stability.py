@@ -4,6 +4,7 @@ the authors' demonstration shows what Kim et al.'s code shows."""
 import json
 import os
 
+import numpy as np
 import pytest
 
 from experiments import sam_stability
@@ -51,3 +52,23 @@ def test_authors_beale_demo_large_rho_sam_is_captured_by_the_saddle(tmp_path):
 def test_unknown_config_mode_raises():
   with pytest.raises(ValueError, match="Unknown config mode"):
     config_lib.get_config("huge")
+
+
+def test_gd_converged_step_follows_the_authors_rules():
+  minimum = np.array([3.0, 0.5])
+  rules = dict(sam_stability.GD_STOP, stall_window=5, loss_patience=3)
+  # Position: the first iterate within pos_tol of the minimum (steps counted from 1).
+  ws = np.stack([np.linspace(0, 3, 11), np.full(11, 0.5)], 1)
+  losses = np.linspace(10, 0, 11)
+  assert sam_stability.gd_converged_step(ws, losses, minimum, **rules) == 10
+  # Stall: within stall_tol (0.55) and the last 5 iterates moved < 1e-5 each.
+  ws = np.concatenate([np.array([[1.0, 0.5]]), np.tile([[2.5, 0.5]], (10, 1))])
+  ws[1:, 0] += 1e-6 * np.arange(10)
+  assert sam_stability.gd_converged_step(ws, np.linspace(10, 1, 11), minimum, **rules) == 5
+  # Loss: 3 steps in a row with a relative change below 1e-8.
+  ws = np.stack([np.linspace(0, 1, 11), np.zeros(11)], 1)
+  losses = np.array([5.0, 4, 3, 2, 2, 2, 2, 2, 1, 1, 1])
+  # Flat changes at the losses of ws[4], ws[5], ws[6]; ws[6]'s loss is the one step 7
+  # computes, so the loop stops after step 7.
+  assert sam_stability.gd_converged_step(ws, losses, minimum, **rules) == 7
+  assert sam_stability.gd_converged_step(ws, np.arange(11.0, 0, -1), minimum, **rules) is None

@@ -6,8 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrobust.optim.stability import (GD_STOP, escape_step, first_step, gd_converged_step,
-                                      make_optimizer, saddle, trajectory)
+from jaxrobust.optim.stability import escape_step, first_step, make_optimizer, saddle, trajectory
 
 W0 = jnp.array([0.5, 1e-3])  # near the saddle, almost on its stable manifold
 
@@ -55,23 +54,3 @@ def test_escape_counts_only_leaving_a_neighbourhood_once_inside_it():
   assert escape_step(np.array([True, True, False, False, True])) == 4  # started outside
   assert escape_step(np.array([True, True, True])) is None             # never came near
   assert escape_step(np.array([False, False])) is None
-
-
-def test_gd_converged_step_follows_the_authors_rules():
-  minimum = np.array([3.0, 0.5])
-  rules = dict(GD_STOP, stall_window=5, loss_patience=3)
-  # Position: the first iterate within pos_tol of the minimum (steps counted from 1).
-  ws = np.stack([np.linspace(0, 3, 11), np.full(11, 0.5)], 1)
-  losses = np.linspace(10, 0, 11)
-  assert gd_converged_step(ws, losses, minimum, **rules) == 10
-  # Stall: within stall_tol (0.55) and the last 5 iterates moved < 1e-5 each.
-  ws = np.concatenate([np.array([[1.0, 0.5]]), np.tile([[2.5, 0.5]], (10, 1))])
-  ws[1:, 0] += 1e-6 * np.arange(10)
-  assert gd_converged_step(ws, np.linspace(10, 1, 11), minimum, **rules) == 5
-  # Loss: 3 steps in a row with a relative change below 1e-8.
-  ws = np.stack([np.linspace(0, 1, 11), np.zeros(11)], 1)
-  losses = np.array([5.0, 4, 3, 2, 2, 2, 2, 2, 1, 1, 1])
-  # Flat changes at the losses of ws[4], ws[5], ws[6]; ws[6]'s loss is the one step 7
-  # computes, so the loop stops after step 7.
-  assert gd_converged_step(ws, losses, minimum, **rules) == 7
-  assert gd_converged_step(ws, np.arange(11.0, 0, -1), minimum, **rules) is None

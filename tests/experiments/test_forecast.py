@@ -1,9 +1,9 @@
-"""jaxrobust.train.forecast: the forecaster learns, and PSATT is scored at its clean weights."""
+"""experiments/forecast.py: the forecaster learns, and PSATT is scored at its clean weights."""
 
 import optax
 
 from jaxrobust.optim.psatt import psatt
-from jaxrobust.train.forecast import run_one, summarise
+from experiments.forecast import run_one, summarise
 
 
 def test_forecaster_beats_the_naive_forecast_and_psatt_reports_both_weights():

@@ -1,4 +1,9 @@
-"""The two players of Domain Fusion's multi-domain conditional GAN (class and domain).
+"""The generative models' networks: the imputers' MLP and Domain Fusion's two players.
+
+  ImputerMLP                [b, in] -> [b, out]: GAIN's generator and discriminator, the
+                            cycle imputer's masker (Xavier init, as in Yoon et al.'s code)
+
+Domain Fusion's multi-domain conditional GAN (class and domain):
 
 Both take the conditioning as one pytree, cond = {"labels": int [b], "domains":
 int [b]}, and are called as module(x, cond, train=...) so that
@@ -30,6 +35,23 @@ import jax
 import jax.numpy as jnp
 
 from jaxrobust import _checks
+
+
+class ImputerMLP(nn.Module):
+  """[B, in] -> logits [B, out]: ReLU hidden layers of `features` widths, Xavier init.
+
+  Unlike `jaxrobust.models.MLP` (a classifier that normalises its input), it reads the
+  imputers' [0, 1]-scaled columns as they are.
+  """
+  features: tuple[int, ...]
+  out: int
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    init = nn.initializers.xavier_normal()
+    for width in self.features:
+      x = nn.relu(nn.Dense(width, kernel_init=init)(x))
+    return nn.Dense(self.out, kernel_init=init)(x)
 
 
 def _groups(channels: int) -> int:
