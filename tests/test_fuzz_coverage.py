@@ -102,6 +102,11 @@ OPEN: dict[str, str] = {
     "generative.ConditionalGenerator": "Domain Fusion's generator module: its widths are "
                                        "checked where the players are built, not at the class",
     "generative.ProjectionDiscriminator": "as ConditionalGenerator",
+    "generative.ImputerMLP": "GAIN's network module: GAIN checks its widths, not the class",
+    "audio.DetectorMLP": "the detector's network module: detection.fit_detector builds it; "
+                         "its widths are not checked at the class",
+    "audio.WaveEncoder": "the SSL encoder module: ssl.train_encoder builds it; its sizes are "
+                         "not checked at the class",
     "eval.write_json": "a NaN in a report is written as NaN (not JSON); refusing it could end a "
                        "finished study at its last line: null or refuse is a decision to take",
     "train.fit": "a config missing a field ends in ml_collections' KeyError naming it; the "
