@@ -62,7 +62,8 @@ def test_no_family_verbs_beside_the_registry(package):
 def test_make_all_builds_names_and_sections():
   built = pretext.PRETEXT_TASKS.make_all(["rotation", {"name": "solarize", "levels": (0.5, 1.0)}])
   assert list(built) == ["rotation", "solarize"] and built["solarize"].levels == (0.5, 1.0)
-  opts = pretext.PRETEXT_TASKS.make_all(["rotation", "solarize"], {"solarize": {"levels": [0.2, 1]}})
+  opts = pretext.PRETEXT_TASKS.make_all(["rotation", "solarize"],
+                                        {"solarize": {"levels": [0.2, 1]}})
   assert opts["solarize"].levels == (0.2, 1) and opts["rotation"] == built["rotation"]
   with pytest.raises(ValueError, match="spec must be a non-empty.*measure"):
     measures.MEASURES.make_all([])
