@@ -89,7 +89,7 @@ def bench_model(name: str, members: int, steps: int, batch: int, repeats: int) -
   # One single run: fit's step for member 0 (its defense, optimizer and key stream).
   c = configs[0]
   tx = make_optimizer(c.optimizer, total_steps)
-  train_step = make_train_step(model, defenses.from_config(c.defense.to_dict()), tx)
+  train_step = make_train_step(model, defenses.DEFENSES.from_config(c.defense.to_dict()), tx)
   step_key = jax.random.fold_in(jax.random.key(c.seed), loop._STEP)
   single_jit = jax.jit(lambda state, batch: train_step(state, batch, step_key), donate_argnums=0)
   single = _Stepper(single_jit, init_state(model, tx, ds.info.input_shape, jax.random.key(0)),

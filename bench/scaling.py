@@ -34,7 +34,8 @@ from absl import app, flags
 
 from bench import _timing
 from experiments.configs import default
-from jaxrobust import attacks, data, defenses, sharding
+from jaxrobust import attacks, data, sharding
+from jaxrobust.defenses import DEFENSES
 from jaxrobust.eval.sharded import ShardedEnsembleEvaluator
 from jaxrobust.train import _population, loop, population
 from jaxrobust.train.optimizers import make_optimizer
@@ -81,7 +82,7 @@ def measure(quick: bool) -> dict:
   out = {}
 
   tx = make_optimizer(config.optimizer, 1000)
-  step = make_train_step(model, defenses.from_config(config.defense.to_dict()), tx)
+  step = make_train_step(model, DEFENSES.from_config(config.defense.to_dict()), tx)
   state = sharding.replicate(mesh, init_state(model, tx, ds.info.input_shape, jax.random.key(0)))
   jitted = jax.jit(lambda st, b: step(st, b, jax.random.key(1))[1])
   batch = sharding.shard_batch(mesh, ds.images[:s["batch"]], ds.labels[:s["batch"]])
@@ -89,7 +90,7 @@ def measure(quick: bool) -> dict:
 
   # AutoAttack's work depends on the points still robust: attack a trained
   # model (standard training, TRAIN_STEPS steps), not the random initialisation.
-  clean_step = jax.jit(make_train_step(model, defenses.from_config({"name": "standard"}), tx),
+  clean_step = jax.jit(make_train_step(model, DEFENSES.from_config({"name": "standard"}), tx),
                        donate_argnums=0)
   trained = sharding.replicate(mesh, init_state(model, tx, ds.info.input_shape,
                                                 jax.random.key(0)))

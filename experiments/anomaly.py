@@ -42,7 +42,7 @@ FLAGS = flags.FLAGS
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains every method for every seed; writes report.json, report.md, scores.png."""
-  detectors = {label: anomaly.from_config(section)  # bad names fail before training
+  detectors = {label: anomaly.DETECTORS.from_config(section)  # bad names fail before training
                for label, section in config.methods.items()}
   pipeline.check_config(config, ints={"seeds": 0, "epochs": 1, "batch_size": 1, "num_known": 0},
                         reals={"learning_rate": pipeline.POSITIVE,

@@ -127,7 +127,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   axes = list(config.granulated_axes)
   m = config.measures
   # Bad names and options fail before training.
-  measures.build(list(m.names), {k: dict(v) for k, v in m.options.to_dict().items()})
+  measures.MEASURES.make_all(list(m.names), {k: dict(v) for k, v in m.options.to_dict().items()})
   for field in ("num_examples", "pgd_steps", "chunk"):
     _checks.check_int_at_least(f"config.measures.{field}", m[field], 1)
   _checks.check_real("config.measures.eps", m.eps, low=0)

@@ -40,7 +40,7 @@ FLAGS = flags.FLAGS
 
 def _check_variants(config) -> None:
   for name, v in config.variants.items():
-    selfsup.build_tasks(list(v.tasks))  # unknown task names fail before training
+    selfsup.PRETEXT_TASKS.make_all(list(v.tasks))  # unknown task names fail before training
     if v.weighting not in selfsup.WEIGHTINGS:
       raise ValueError(f"config.variants.{name}.weighting: unknown {v.weighting!r}; valid "
                        f"choices: {selfsup.WEIGHTINGS}.")
@@ -138,7 +138,7 @@ def plot(report, histories, config, images, path) -> None:
   ax.set_title("Frank-Wolfe min-norm weights (last seed)")
   if ax.lines:
     ax.legend(fontsize=6)
-  tasks = selfsup.build_tasks(list(config.variants[names[-1]].tasks))
+  tasks = selfsup.PRETEXT_TASKS.make_all(list(config.variants[names[-1]].tasks))
   views, labels = selfsup.make_views(tasks, data.to_float(images), jax.random.key(0))
   views = np.asarray(views)
   for i in range(min(4, len(views))):

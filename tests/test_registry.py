@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from jaxrobust import adaptation, anomaly, attacks, defenses, generative, measures, models
+from jaxrobust import adaptation, anomaly, attacks, certify, defenses, generative, measures, models
 from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.registry import Registry
 from jaxrobust.selfsup.pretext import registry as pretext
@@ -14,7 +14,7 @@ FAMILIES = {
     "attacks": ATTACKS, "defenses": defenses.registry.DEFENSES, "models": models.MODELS,
     "measures": measures.registry.MEASURES, "anomaly": anomaly.registry.DETECTORS,
     "generative": generative.registry.IMPUTERS, "selfsup": pretext.PRETEXT_TASKS,
-    "adaptation": adaptation.registry.ADAPTATION_METHODS,
+    "adaptation": adaptation.registry.ADAPTATION_METHODS, "certify": certify.BOUND_METHODS,
 }
 
 
@@ -47,3 +47,38 @@ def test_a_name_or_alias_registers_once():
   for name, aliases in (("a_b", ()), ("a-b", ()), ("c", ("a-b",))):
     with pytest.raises(ValueError, match="registered twice"):
       registry.register(name, build, aliases=aliases)
+
+
+# The verbs: every package exports its registry and no per-family copy of make/from_config.
+VERBS = ("make", "from_config", "build", "build_tasks", "create", "make_imputer")
+
+
+@pytest.mark.parametrize("package", [adaptation, anomaly, defenses, measures, generative,
+                                     pretext, certify], ids=lambda p: p.__name__)
+def test_no_family_verbs_beside_the_registry(package):
+  assert not [v for v in VERBS if hasattr(package, v)], package.__name__
+
+
+def test_make_all_builds_names_and_sections():
+  built = pretext.PRETEXT_TASKS.make_all(["rotation", {"name": "solarize", "levels": (0.5, 1.0)}])
+  assert list(built) == ["rotation", "solarize"] and built["solarize"].levels == (0.5, 1.0)
+  opts = pretext.PRETEXT_TASKS.make_all(["rotation", "solarize"],
+                                        {"solarize": {"levels": [0.2, 1]}})
+  assert opts["solarize"].levels == (0.2, 1) and opts["rotation"] == built["rotation"]
+  with pytest.raises(ValueError, match="spec must be a non-empty.*measure"):
+    measures.MEASURES.make_all([])
+  with pytest.raises(ValueError, match="Unknown measure 'sharp'"):
+    measures.MEASURES.make_all(["norm", "sharp"])
+  with pytest.raises(ValueError, match="once.*'norm', 'norm'"):
+    measures.MEASURES.make_all(["norm", "norm"])
+  with pytest.raises(ValueError, match="options given for measure 'margin'.*not in spec"):
+    measures.MEASURES.make_all(["norm"], {"margin": {}})
+  with pytest.raises(ValueError, match=r"\['levels'\].*both"):
+    pretext.PRETEXT_TASKS.make_all([{"name": "solarize", "levels": (0.5, 1.0)}],
+                                   {"solarize": {"levels": (0.2, 1.0)}})
+
+
+def test_nest_builds_a_nested_section_first():
+  pgd = {"name": "pgd", "eps": 0.1, "steps": 2}
+  built = defenses.DEFENSES.from_config({"name": "awp", "base": {"name": "pgd_at", "attack": pgd}})
+  assert built.base.attack == ATTACKS.from_config(pgd)

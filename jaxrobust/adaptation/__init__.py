@@ -11,6 +11,6 @@ from jaxrobust.adaptation.dann import DANN
 from jaxrobust.adaptation.data import DOMAINS, Domain, DomainPair, load_domain, load_pair, make_pair
 from jaxrobust.adaptation.gradient_reversal import dann_coefficient, reverse_gradient
 from jaxrobust.adaptation.networks import AdaptationNet, Discriminator
-from jaxrobust.adaptation.registry import ADAPTATION_METHODS, from_config, make
+from jaxrobust.adaptation.registry import ADAPTATION_METHODS
 from jaxrobust.adaptation.source_only import SourceOnly
 from jaxrobust.adaptation.training import AdaptationResult, accuracy, embed, fit

@@ -7,8 +7,6 @@ error naming its options.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 from jaxrobust.adaptation.cdan import CDAN
 from jaxrobust.adaptation.class_conditional import ClassConditional
 from jaxrobust.adaptation.dann import DANN
@@ -24,12 +22,3 @@ ADAPTATION_METHODS.register("class_conditional", ClassConditional)
 # Class-conditional alignment alone, without the domain-adversarial term.
 ADAPTATION_METHODS.register("class_conditional_mmd", ClassConditional, adversarial=0.0)
 
-
-def make(name: str, /, **options: Any):
-  """The method `name` with `options` (its fields)."""
-  return ADAPTATION_METHODS.make(name, **options)
-
-
-def from_config(section: Mapping[str, Any]):
-  """The method of a config section {"name": ..., **fields}."""
-  return ADAPTATION_METHODS.from_config(section)

@@ -13,5 +13,5 @@ from jaxrobust.anomaly.losses import (abc_loss, deep_sad_loss, log1mexp, normal_
                                       reconstruction_error)
 from jaxrobust.anomaly.networks import Autoencoder, BiasFreeEncoder
 from jaxrobust.anomaly.protocol import KNOWN, NORMAL, UNKNOWN, AnomalySplit, make_split
-from jaxrobust.anomaly.registry import DETECTORS, make, from_config
+from jaxrobust.anomaly.registry import DETECTORS
 from jaxrobust.anomaly.training import FitResult, anomaly_scores, auroc, fit_detector

@@ -45,7 +45,8 @@ from jaxrobust.certify import _walk
 from jaxrobust.certify.network import Network
 
 NORMS = ("linf", "l2")
-BOUND_METHODS = ("ibp", "crown", "crown_ibp", "alpha_crown")
+# The methods `_walk` implements; `certify.BOUND_METHODS` (registry.py) names each.
+METHOD_NAMES = ("ibp", "crown", "crown_ibp", "alpha_crown")
 
 
 def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:
@@ -55,7 +56,7 @@ def check_inputs(net: Network, x, eps, norm: str, method: str) -> None:
                     f"variables, input_shape) or certify.network_of(logits_fn, x)), got "
                     f"{type(net).__name__}.")
   _checks.check_choice("norm", norm, NORMS)
-  _checks.check_choice("method", method, BOUND_METHODS)
+  _checks.check_choice("method", method, METHOD_NAMES)
   if tuple(jnp.shape(x)[1:]) != tuple(net.input_shape) or jnp.ndim(x) != len(net.input_shape) + 1:
     raise ValueError(f"x must have shape [batch, {', '.join(map(str, net.input_shape))}], "
                      f"got {tuple(jnp.shape(x))}.")

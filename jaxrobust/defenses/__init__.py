@@ -13,6 +13,6 @@ from jaxrobust.defenses.ibp import IBP
 from jaxrobust.defenses.logit_squeeze import LogitSqueeze
 from jaxrobust.defenses.mart import MART
 from jaxrobust.defenses.pgd_at import PGDAT
-from jaxrobust.defenses.registry import DEFENSES, make, from_config
+from jaxrobust.defenses.registry import DEFENSES
 from jaxrobust.defenses.standard import Standard
 from jaxrobust.defenses.trades import TRADES

@@ -3,13 +3,12 @@
 A config section is {"name": ..., the defense's own fields, "attack": an attack
 section} (e.g. {"name": "trades", "beta": 6.0, "attack": {"name": "tpgd",
 "eps": 0.1, "step_size": 0.025, "steps": 10}}); AWP's "base" is a defense
-section. An option the chosen defense does not have is an error naming its
+section. `DEFENSES.from_config` builds both nested sections first (the registry's
+`nest` hook, declared below). An option the chosen defense does not have is an error naming its
 options.
 """
 
 from __future__ import annotations
-
-from typing import Any, Mapping
 
 from jaxrobust.attacks.registry import ATTACKS
 from jaxrobust.defenses.awp import AWP
@@ -42,20 +41,7 @@ DEFENSES.register("ibp", IBP)
 DEFENSES.register("crown_ibp", CROWNIBP)
 DEFENSES.register("gaussian_augmentation", GaussianAugmentation)  # randomized smoothing
 
-
-def make(name: str, **options: Any):
-  """Builds a defense by name from its options, e.g.
-  make("pgd_at", attack=ATTACKS.make("pgd", eps=0.1, steps=10))."""
-  return DEFENSES.make(name, **options)
-
-
-def from_config(section: Mapping[str, Any]):
-  """Builds section["name"] from the section's other fields: a nested "attack"
-  section goes through `ATTACKS.from_config`, AWP's "base" through this function
-  (a None attack stays None: logit squeezing without adversarial training)."""
-  options = section.to_dict() if hasattr(section, "to_dict") else dict(section)
-  if hasattr(options.get("attack"), "keys"):
-    options["attack"] = ATTACKS.from_config(options["attack"])
-  if hasattr(options.get("base"), "keys"):
-    options["base"] = from_config(options["base"])
-  return DEFENSES.from_config(options)
+# A nested "attack" section is built by ATTACKS, AWP's "base" by DEFENSES (a None attack
+# stays None: logit squeezing without adversarial training).
+DEFENSES.nest("attack", ATTACKS)
+DEFENSES.nest("base", DEFENSES)

@@ -43,7 +43,8 @@ def certified_report(model, variables: Any, images: np.ndarray, labels: np.ndarr
   """
   for m in methods:
     if m not in certify.BOUND_METHODS:
-      raise ValueError(f"Unknown certification method {m!r}; valid: {certify.BOUND_METHODS}.")
+      raise ValueError(f"Unknown certification method {m!r}; "
+                       f"valid: {certify.BOUND_METHODS.names()}.")
   x_all, y_all = to_float(jnp.asarray(images)), jnp.asarray(labels)
   net = certify.network(model, variables, tuple(x_all.shape[1:]))
   out = {"certified_accuracy": {}, "certified_time_s": {}, "certified": {}}

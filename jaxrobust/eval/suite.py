@@ -82,6 +82,9 @@ def build_suite(names: Sequence[str], *, eps: float, norm: str = "linf",
 
   steps / n_queries: iterations of APGD/FAB and Square's queries (the
   AutoAttack reference: 100 and 5,000).
+
+  Not a registry verb: it builds a `Suite` (attacks in AutoAttack's order with the
+  shared eps/norm/steps of an evaluation), each member through `ATTACKS.make`.
   """
   _checks.check_choice("norm", norm, NORMS)
   if not names:

@@ -69,5 +69,5 @@ from jaxrobust.measures.flatness import pacbayes_sigma
 from jaxrobust.measures.inputs import MeasureInputs, prepare
 from jaxrobust.measures.margin import output_margins, percentile_margin
 from jaxrobust.measures.norm import spectral_norm
-from jaxrobust.measures.registry import DEFAULT, MEASURES, build, compute, compute_population
+from jaxrobust.measures.registry import DEFAULT, MEASURES, compute, compute_population
 from jaxrobust.measures.smoothness import lipschitz_ratio, thickness

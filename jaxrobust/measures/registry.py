@@ -34,21 +34,6 @@ DEFAULT = ("norm", "margin", "loss", "local_lipschitz", "input_gradient",
            "average_flatness", "hessian")
 
 
-def build(names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None):
-  """{name: family} for `names`, each made with options[name] (checked by the registry)."""
-  if isinstance(names, str) or not len(names):
-    raise ValueError(f"names must be a non-empty sequence of measure families, got "
-                     f"{names!r}; valid choices: {MEASURES.names()}.")
-  for name in names:
-    MEASURES.entry(name)  # an unknown name fails before its options are read
-  options = dict(options or {})
-  for name in options:
-    if name not in names:
-      raise ValueError(f"options given for {name!r}, which is not among the measured "
-                       f"families {tuple(names)}.")
-  return {name: MEASURES.make(name, **dict(options.get(name, {}))) for name in names}
-
-
 def _tag(name: str) -> int:
   """A stable fold_in tag per family, so its randomness does not depend on the order."""
   return zlib.crc32(name.encode()) & 0x7FFFFFFF
@@ -62,7 +47,7 @@ def compute(names: Sequence[str], apply_fn: ApplyFn, params: Any, params_init: A
   Pure: jit it, or vmap it over stacked params / params_init / key (a population).
   Arguments as `inputs.prepare`; options: {family: {option: value}}.
   """
-  families = build(names, options)
+  families = MEASURES.make_all(names, options)
   inputs = prepare(apply_fn, params, params_init, x, y, key=key, attack=attack)
   out: dict[str, jax.Array] = {}
   for name, family in families.items():
@@ -102,7 +87,7 @@ def compute_population(names: Sequence[str], apply_fn: ApplyFn, params: Any,
   # Checked here on the host: inside the compiled vmap the params are traced.
   _checks.check_finite_tree("params", params)
   _checks.check_finite_tree("params_init", params_init)
-  build(names, options)  # bad names and options fail before compiling
+  MEASURES.make_all(names, options)  # bad names and options fail before compiling
   def one(p, p0, state, k):
     fn = apply_fn if model_state is None else (lambda q, z: apply_fn(q, z, state))
     return compute(names, fn, p, p0, x, y, key=k, attack=attack, options=options)

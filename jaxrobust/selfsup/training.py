@@ -36,7 +36,7 @@ from jaxrobust import _checks, data
 from jaxrobust.data.info import DatasetInfo
 from jaxrobust.selfsup.min_norm import min_norm_from_gradients
 from jaxrobust.selfsup.network import MultiTaskNet, build_encoder
-from jaxrobust.selfsup.pretext import build_tasks, make_views
+from jaxrobust.selfsup.pretext import PRETEXT_TASKS, make_views
 from jaxrobust.train.arrays import fit_arrays
 from jaxrobust.train.state import TrainState
 
@@ -44,11 +44,11 @@ WEIGHTINGS = ("uniform", "min_norm", "min_norm_ub")
 
 
 class PretextResult(NamedTuple):
-  """module: the MultiTaskNet; tasks: ((name, task), ...); history: one record per epoch
+  """module: the MultiTaskNet; tasks: {name: task}; history: one record per epoch
   (train_loss: the sum of the task losses; train_loss_<task>, train_alpha_<task>)."""
   module: nn.Module
   state: TrainState
-  tasks: tuple
+  tasks: dict
   history: list
 
 
@@ -82,7 +82,7 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
                 weight_decay: float = 0.0, seed: int = 0, min_norm_iterations: int = 250,
                 progress: bool = False) -> PretextResult:
   """Trains the encoder on the pretext tasks (names or sections, see
-  `pretext.build_tasks`) over unlabeled images [n, h, w, c]; resumable in workdir.
+  `PRETEXT_TASKS.make_all`) over unlabeled images [n, h, w, c]; resumable in workdir.
   epochs = 0 returns the random initialization (the "random encoder" baseline)."""
   if weighting not in WEIGHTINGS:
     raise ValueError(f"Unknown weighting {weighting!r}; valid choices: {WEIGHTINGS}.")
@@ -93,10 +93,10 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
   _checks.check_int("seed", seed, 0)
   _checks.check_int("min_norm_iterations", min_norm_iterations, 1)
   _checks.check_image_batch("images", images)
-  built = build_tasks(tasks)
+  built = PRETEXT_TASKS.make_all(tasks)
   k = len(built)
   module = MultiTaskNet(build_encoder(encoder, feature_dim, info),
-                        tuple(t.num_classes for _, t in built))
+                        tuple(t.num_classes for t in built.values()))
   x_all = data.to_float(images)
   steps = data.num_batches(len(x_all), batch_size)
   if steps == 0:
@@ -149,7 +149,7 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
     grads, (losses, alpha, new_state) = jax.grad(total, has_aux=True)(state.params)
     return grads, losses, alpha, new_state
 
-  names = [n for n, _ in built]
+  names = list(built)
 
   def step(state, x, key):
     views, labels = make_views(built, x, key)
@@ -161,7 +161,7 @@ def fit_pretext(images: np.ndarray, info: DatasetInfo, *, tasks: Sequence[Any],
     return state.apply_gradients(update, tx, model_state=new_model_state), metrics
 
   fingerprint = json.loads(json.dumps({
-      "tasks": [[n, list(t.levels)] for n, t in built], "encoder": dict(encoder),
+      "tasks": [[n, list(t.levels)] for n, t in built.items()], "encoder": dict(encoder),
       "feature_dim": feature_dim, "weighting": weighting, "seed": seed,
       "batch_size": batch_size, "learning_rate": learning_rate, "images": len(x_all)}))
   # Views from fold_in(fold_in(key, 2), step), epoch orders from fold_in(key, 1).

@@ -116,7 +116,7 @@ def build_program(config: ml_collections.ConfigDict, configs: Sequence[ml_collec
   """
   for c in configs:  # each member's values checked as its own run would
     make_optimizer(c.optimizer, total_steps)
-  member_defenses = [defenses.from_config(c.defense.to_dict()) for c in configs]
+  member_defenses = [defenses.DEFENSES.from_config(c.defense.to_dict()) for c in configs]
   defense_stack = _stack(member_defenses, "defense")
   prox = loop.build_prox(config, total_steps)
   o = config.optimizer

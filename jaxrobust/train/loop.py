@@ -199,7 +199,7 @@ def fit(config: ml_collections.ConfigDict, workdir: str) -> FitResult:
   train_ds, test_ds = load_splits(config)
   info = train_ds.info
   model = build_model(config, info)
-  defense = defenses.from_config(config.defense.to_dict())
+  defense = defenses.DEFENSES.from_config(config.defense.to_dict())
   steps_per_epoch = data.num_batches(len(train_ds.labels), config.batch_size)
   if steps_per_epoch == 0:
     raise ValueError(f"config.batch_size={config.batch_size} exceeds the "

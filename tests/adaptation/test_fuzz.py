@@ -113,10 +113,13 @@ CASES = {
     "adaptation.DANN:uint8_images": (
         _loss(ad.DANN(), xs=np.zeros((4, 8, 8, 1), np.uint8)), TypeError,
         ["xs", "floating point", "uint8"]),
-    "adaptation.make:unknown_name": (lambda: ad.make("dan"), ValueError, ["dan", "dann"]),
-    "adaptation.make:unknown_option": (lambda: ad.make("dann", weigth=1.0), ValueError,
+    "adaptation.ADAPTATION_METHODS.make:unknown_name": (
+        lambda: ad.ADAPTATION_METHODS.make("dan"), ValueError, ["dan", "dann"]),
+    "adaptation.ADAPTATION_METHODS.make:unknown_option": (
+        lambda: ad.ADAPTATION_METHODS.make("dann", weigth=1.0), ValueError,
                                        ["weigth"]),
-    "adaptation.from_config:no_name": (lambda: ad.from_config({"weight": 1.0}), ValueError,
+    "adaptation.ADAPTATION_METHODS.from_config:no_name": (
+        lambda: ad.ADAPTATION_METHODS.from_config({"weight": 1.0}), ValueError,
                                        ["name"]),
     # conditioning
     "adaptation.multilinear_map:logits_for_probs": (

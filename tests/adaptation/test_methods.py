@@ -67,17 +67,19 @@ def test_adversarial_coefficient_follows_the_schedule():
 def test_registry_names_and_presets():
   assert ADAPTATION_METHODS.names() == ("source_only", "dann", "cdan", "cdan_e", "class_conditional",
                              "class_conditional_mmd")
-  assert adaptation.make("class_conditional_mmd").adversarial == 0.0
-  assert adaptation.make("cdan_e").entropy and not adaptation.make("cdan").entropy
-  assert adaptation.from_config({"name": "dann", "weight": 0.3}) == adaptation.DANN(weight=0.3)
+  assert ADAPTATION_METHODS.make("class_conditional_mmd").adversarial == 0.0
+  assert ADAPTATION_METHODS.make("cdan_e").entropy
+  assert not ADAPTATION_METHODS.make("cdan").entropy
+  dann = ADAPTATION_METHODS.from_config({"name": "dann", "weight": 0.3})
+  assert dann == adaptation.DANN(weight=0.3)
   assert "entropy" not in ADAPTATION_METHODS.options("cdan_e")  # fixed by the name
 
 
 def test_bad_input_gets_clear_errors():
   with pytest.raises(ValueError, match="Unknown adaptation method 'mmd'.*class_conditional"):
-    adaptation.make("mmd")
+    ADAPTATION_METHODS.make("mmd")
   with pytest.raises(ValueError, match=r"Unknown option\(s\) \['alignment'\].*dann"):
-    adaptation.make("dann", alignment=1.0)
+    ADAPTATION_METHODS.make("dann", alignment=1.0)
   with pytest.raises(ValueError, match="DANN.weight must be finite and >= 0"):
     adaptation.DANN(weight=-1.0)
   with pytest.raises(ValueError, match=r"confidence must be finite and >= 0 and <= 1"):

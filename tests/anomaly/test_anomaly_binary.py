@@ -13,7 +13,7 @@ def test_configs_build_their_detectors_and_bad_ones_fail_before_training(tmp_pat
   from jaxrobust import anomaly
   for mode in ("default", "tiny"):
     for section in config_lib.get_config(mode).methods.values():
-      anomaly.from_config(section)
+      anomaly.DETECTORS.from_config(section)
   with pytest.raises(ValueError, match="Unknown config mode"):
     config_lib.get_config("huge")
   config = config_lib.get_config("tiny")

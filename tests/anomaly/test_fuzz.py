@@ -11,6 +11,7 @@ import pytest
 
 from jaxrobust import anomaly
 from jaxrobust.data.info import DatasetInfo
+from jaxrobust.anomaly import DETECTORS
 from tests.bad_input import assert_clear_error
 
 NAN = float("nan")
@@ -24,7 +25,7 @@ INFO = DatasetInfo("toy", 2, (4, 4, 1), (0.5,), (0.25,))
 def _fit(images=IMAGES, labels=LABELS, detector=None, **kwargs):
   args = {"workdir": "/nonexistent", "epochs": 1, "batch_size": 2, **kwargs}
   return lambda: anomaly.fit_detector(
-      anomaly.make("autoencoder", hidden=(4,), latent=2) if detector is None else detector,
+      DETECTORS.make("autoencoder", hidden=(4,), latent=2) if detector is None else detector,
       images, labels, INFO, **args)
 
 
@@ -62,37 +63,41 @@ CASES = {
         lambda: anomaly.reconstruction_error(jnp.float32(1.0), jnp.float32(1.0)), ValueError,
         ["x", "batch", "()"]),
     # detectors (make) and their networks
-    "anomaly.make:abc_latent_float": (lambda: anomaly.make("abc", latent=2.5), ValueError,
+    "anomaly.DETECTORS.make:abc_latent_float": (
+        lambda: DETECTORS.make("abc", latent=2.5), ValueError,
                                       ["latent", "integer", "2.5"]),
-    "anomaly.make:abc_latent_zero": (lambda: anomaly.make("abc", latent=0), ValueError,
+    "anomaly.DETECTORS.make:abc_latent_zero": (lambda: DETECTORS.make("abc", latent=0), ValueError,
                                      ["latent", ">= 1", "0"]),
-    "anomaly.make:abc_hidden_negative": (lambda: anomaly.make("abc", hidden=(32, -8)),
+    "anomaly.DETECTORS.make:abc_hidden_negative": (lambda: DETECTORS.make("abc", hidden=(32, -8)),
                                          ValueError, ["hidden[1]", ">= 1", "-8"]),
-    "anomaly.make:abc_unknown_reduction": (lambda: anomaly.make("abc", reduction="max"),
+    "anomaly.DETECTORS.make:abc_unknown_reduction": (lambda: DETECTORS.make("abc", reduction="max"),
                                            ValueError, ["reduction", "max"]),
-    "anomaly.make:autoencoder_hidden_zero": (lambda: anomaly.make("autoencoder", hidden=(0,)),
+    "anomaly.DETECTORS.make:autoencoder_hidden_zero": (
+        lambda: DETECTORS.make("autoencoder", hidden=(0,)),
                                              ValueError, ["hidden[0]", ">= 1", "0"]),
-    "anomaly.make:binary_classifier_hidden_negative": (
-        lambda: anomaly.make("binary_classifier", hidden=(-1,)), ValueError,
+    "anomaly.DETECTORS.make:binary_classifier_hidden_negative": (
+        lambda: DETECTORS.make("binary_classifier", hidden=(-1,)), ValueError,
         ["hidden[0]", "-1"]),
-    "anomaly.make:binary_classifier_hidden_int": (
-        lambda: anomaly.make("binary_classifier", hidden=256), TypeError,
+    "anomaly.DETECTORS.make:binary_classifier_hidden_int": (
+        lambda: DETECTORS.make("binary_classifier", hidden=256), TypeError,
         ["hidden", "sequence"]),
-    "anomaly.make:deep_sad_center_eps_negative": (
-        lambda: anomaly.make("deep_sad", center_eps=-0.1), ValueError,
+    "anomaly.DETECTORS.make:deep_sad_center_eps_negative": (
+        lambda: DETECTORS.make("deep_sad", center_eps=-0.1), ValueError,
         ["center_eps", ">= 0.0", "-0.1"]),
-    "anomaly.make:deep_sad_features_float": (lambda: anomaly.make("deep_sad", features=3.5),
+    "anomaly.DETECTORS.make:deep_sad_features_float": (
+        lambda: DETECTORS.make("deep_sad", features=3.5),
                                              ValueError, ["features", "3.5"]),
-    "anomaly.make:deep_sad_hidden_zero": (lambda: anomaly.make("deep_sad", hidden=(0,)),
+    "anomaly.DETECTORS.make:deep_sad_hidden_zero": (lambda: DETECTORS.make("deep_sad", hidden=(0,)),
                                           ValueError, ["hidden[0]", ">= 1"]),
-    "anomaly.make:deep_sad_eta_zero": (lambda: anomaly.make("deep_sad", eta=0.0), ValueError,
+    "anomaly.DETECTORS.make:deep_sad_eta_zero": (
+        lambda: DETECTORS.make("deep_sad", eta=0.0), ValueError,
                                        ["eta", "> 0"]),
-    "anomaly.make:unknown_name": (lambda: anomaly.make("isolation_forest"), ValueError,
+    "anomaly.DETECTORS.make:unknown_name": (lambda: DETECTORS.make("isolation_forest"), ValueError,
                                   ["isolation_forest", "abc"]),
-    "anomaly.make:unknown_option": (lambda: anomaly.make("abc", latnet=4), ValueError,
+    "anomaly.DETECTORS.make:unknown_option": (lambda: DETECTORS.make("abc", latnet=4), ValueError,
                                     ["latnet"]),
-    "anomaly.from_config:unknown_option": (
-        lambda: anomaly.from_config({"name": "deep_sad", "centre_eps": 0.1}), ValueError,
+    "anomaly.DETECTORS.from_config:unknown_option": (
+        lambda: DETECTORS.from_config({"name": "deep_sad", "centre_eps": 0.1}), ValueError,
         ["centre_eps"]),
     "anomaly.ABC:latent_float": (lambda: anomaly.ABC(latent=2.5), ValueError,
                                  ["latent", "2.5"]),

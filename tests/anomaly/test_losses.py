@@ -78,13 +78,13 @@ def test_deep_sad_loss_pulls_unlabeled_and_pushes_labeled_anomalies():
 
 def test_bad_input_is_named():
   with pytest.raises(ValueError, match="Unknown reduction 'max'.*'sum', 'mean'"):
-    anomaly.make("abc", reduction="max")
+    anomaly.DETECTORS.make("abc", reduction="max")
   with pytest.raises(ValueError, match="Unknown anomaly detector 'svdd'.*'abc'"):
-    anomaly.make("svdd")
+    anomaly.DETECTORS.make("svdd")
   with pytest.raises(ValueError, match=r"Unknown option\(s\) \['eta'\] for anomaly detector"):
-    anomaly.make("abc", eta=1.0)
+    anomaly.DETECTORS.make("abc", eta=1.0)
   with pytest.raises(ValueError, match="eta"):
-    anomaly.make("deep_sad", eta=-1.0)
+    anomaly.DETECTORS.make("deep_sad", eta=-1.0)
   with pytest.raises(ValueError, match="differ in shape"):
     anomaly.abc_loss(jnp.ones(3), jnp.ones(2, jnp.int32))
   with pytest.raises(ValueError, match="must be disjoint"):
@@ -94,6 +94,6 @@ def test_bad_input_is_named():
   with pytest.raises(ValueError, match=r"class indices in \[0, 10\)"):
     anomaly.make_split(normal=(0,), known=(12,), unknown=(9,), num_known=5, seed=0)
   with pytest.raises(ValueError, match="labels must be 0"):
-    anomaly.fit_detector(anomaly.make("abc"), np.zeros((4, 2, 2, 1), np.uint8),
+    anomaly.fit_detector(anomaly.DETECTORS.make("abc"), np.zeros((4, 2, 2, 1), np.uint8),
                          np.array([0, 1, 2, 0]), None, workdir="/nonexistent", epochs=1,
                          batch_size=2)

@@ -19,7 +19,7 @@ def test_abc_separates_known_anomalies_and_resumes(tmp_path):
   """Digit 1 normal, 40 labeled 0s: a few ABC epochs (mean error) rank held-out 0s above 1s;
   a run stopped after epoch 1 and restarted in its workdir ends as the uninterrupted one."""
   split = anomaly.make_split(normal=(1,), known=(0,), unknown=(7,), num_known=40, seed=0)
-  detector = anomaly.make("abc", hidden=(32,), latent=4, reduction="mean")
+  detector = anomaly.DETECTORS.make("abc", hidden=(32,), latent=4, reduction="mean")
   kwargs = dict(batch_size=110, learning_rate=3e-3)
   fit = anomaly.fit_detector(detector, split.train_images, split.train_labels, split.info,
                              workdir=str(tmp_path / "a"), epochs=3, **kwargs)

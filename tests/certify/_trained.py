@@ -32,7 +32,7 @@ def trained(name: str, defense_name: str = "standard", steps: int = 300, **optio
   """(model, variables) trained full-batch with Adam (lr 1e-2) by the library's train
   step; a scheduled defense gets its `at_step` view at every step."""
   model = make_model(name)
-  defense = defenses.make(defense_name, **options)
+  defense = defenses.DEFENSES.make(defense_name, **options)
   tx = optax.adam(1e-2)
   state = train.init_state(model, tx, INFO.input_shape, jax.random.key(0))
   x, y, _, _ = digits()

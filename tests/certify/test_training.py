@@ -26,7 +26,7 @@ def certified_fraction(defense_name, method="ibp", **options):
 
 def test_schedules():
   """Warm-up at eps 0 and kappa 1, then linear ramps to (eps, kappa, beta), then constant."""
-  ibp = defenses.make("ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
+  ibp = defenses.DEFENSES.make("ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
   crown = defenses.DEFENSES.make("crown_ibp", eps=0.1, warmup_steps=10, ramp_steps=20)
   steps = jnp.array([0, 10, 20, 30, 100])
   ibp_values = jax.vmap(lambda s: ibp.at_step(s).schedule())(steps)
@@ -36,7 +36,7 @@ def test_schedules():
   chex.assert_trees_all_close(crown_values["beta"], jnp.array([1, 1, 0.5, 0, 0]))
   chex.assert_trees_all_close(crown_values["kappa"], jnp.array([1, 1, 0.5, 0, 0]))
   assert float(ibp.schedule()["eps"]) == pytest.approx(0.1)  # no step: the schedule's end
-  sudden = defenses.make("ibp", eps=0.1, warmup_steps=5)
+  sudden = defenses.DEFENSES.make("ibp", eps=0.1, warmup_steps=5)
   assert float(sudden.at_step(4).schedule()["eps"]) == 0.0
   assert float(sudden.at_step(5).schedule()["eps"]) == pytest.approx(0.1)
 
@@ -59,20 +59,20 @@ def test_crown_ibp_training_certifies():
 
 def test_bad_input():
   with pytest.raises(ValueError, match="kappa"):
-    defenses.make("ibp", kappa=1.5)
+    defenses.DEFENSES.make("ibp", kappa=1.5)
   with pytest.raises(ValueError, match="eps"):
-    defenses.make("ibp", eps=-0.1)
+    defenses.DEFENSES.make("ibp", eps=-0.1)
   with pytest.raises(ValueError, match="norm"):
-    defenses.make("crown_ibp", norm="l1")
+    defenses.DEFENSES.make("crown_ibp", norm="l1")
   with pytest.raises(ValueError, match="beta"):
-    defenses.make("crown_ibp", beta=2.0)
+    defenses.DEFENSES.make("crown_ibp", beta=2.0)
   with pytest.raises(ValueError, match="ramp_steps"):
-    defenses.make("ibp", ramp_steps=-1)
+    defenses.DEFENSES.make("ibp", ramp_steps=-1)
   with pytest.raises(ValueError, match="Unknown option"):
-    defenses.from_config({"name": "ibp", "attack": None})
+    defenses.DEFENSES.from_config({"name": "ibp", "attack": None})
   model = _trained.make_model("small_cnn", batchnorm=True)
   x, y = _trained.digits()[2][:4], _trained.digits()[3][:4]
   variables = model.init(jax.random.key(0), x)
   fn = lambda z: model.apply(variables, z, train=False)
   with pytest.raises(TypeError, match="BatchNorm"):
-    defenses.make("ibp")(fn, fn, x, y, key=jax.random.key(0))
+    defenses.DEFENSES.make("ibp")(fn, fn, x, y, key=jax.random.key(0))

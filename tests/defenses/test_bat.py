@@ -20,7 +20,7 @@ def test_default_inner_attack_is_pgd_on_cross_entropy_in_class_and_config():
   assert BAT().attack == PGD(eps=0.3, step_size=0.01, steps=10, loss="ce", random_start=True)
   section = default.get_config("bat").defense
   assert section.attack.name == "pgd"
-  assert isinstance(defenses.from_config(section).attack, PGD)
+  assert isinstance(defenses.DEFENSES.from_config(section).attack, PGD)
   # TRADES keeps its own KL attack; BAT can still be given it.
   assert isinstance(TRADES().attack, TPGD)
   assert isinstance(BAT(attack=TPGD(eps=0.1)).attack, TPGD)

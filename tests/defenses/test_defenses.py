@@ -54,16 +54,16 @@ def test_pgd_at_loss_exceeds_clean_loss_and_its_gradient_is_taken_at_fixed_x_adv
 
 def test_registry_builds_by_name_and_rejects_bad_config():
   pgd = attacks.PGD(eps=0.1, step_size=0.025, steps=3)
-  assert defenses.make("pgd_at", attack=pgd) == defenses.PGDAT(attack=pgd)
-  assert isinstance(defenses.make("standard"), defenses.Standard)
+  assert defenses.DEFENSES.make("pgd_at", attack=pgd) == defenses.PGDAT(attack=pgd)
+  assert isinstance(defenses.DEFENSES.make("standard"), defenses.Standard)
   with pytest.raises(ValueError, match="valid choices.*pgd_at"):
-    defenses.make("pgd")
+    defenses.DEFENSES.make("pgd")
   with pytest.raises(ValueError, match="valid options.*attack"):
-    defenses.make("pgd_at", epsilon=0.1)
+    defenses.DEFENSES.make("pgd_at", epsilon=0.1)
   with pytest.raises(ValueError, match="PGDAT.attack: eps must be"):
-    defenses.make("pgd_at", attack=attacks.PGD(eps=-0.1))  # at construction
+    defenses.DEFENSES.make("pgd_at", attack=attacks.PGD(eps=-0.1))  # at construction
   with pytest.raises(ValueError, match="steps"):
-    defenses.make("pgd_at", attack=attacks.PGD(steps=0))
+    defenses.DEFENSES.make("pgd_at", attack=attacks.PGD(steps=0))
   with pytest.raises(TypeError, match="PGDAT needs an attack"):
     defenses.PGDAT(attack=None)
 
@@ -73,30 +73,30 @@ def test_from_config_rejects_options_of_other_defenses_naming_the_valid_ones():
   # `--config.defense.name=pgd_at --config.defense.beta=3` on a TRADES section:
   with pytest.raises(ValueError, match=r"\['beta'\] for defense 'pgd_at'.*valid options: "
                      r"\('attack',\)"):
-    defenses.from_config({"name": "pgd_at", "attack": attack, "beta": 3.0})
+    defenses.DEFENSES.from_config({"name": "pgd_at", "attack": attack, "beta": 3.0})
   with pytest.raises(ValueError, match=r"\['attack'\] for defense 'standard'.*\(\)"):
-    defenses.from_config({"name": "standard", "attack": attack})
+    defenses.DEFENSES.from_config({"name": "standard", "attack": attack})
   with pytest.raises(ValueError, match="for defense 'trades'.*'attack', 'beta'"):
-    defenses.from_config({"name": "trades", "attack": attack, "bridges": 2})
+    defenses.DEFENSES.from_config({"name": "trades", "attack": attack, "bridges": 2})
   with pytest.raises(ValueError, match="for attack 'pgd'.*valid options"):
-    defenses.from_config({"name": "pgd_at", "attack": {**attack, "beta": 3.0}})
+    defenses.DEFENSES.from_config({"name": "pgd_at", "attack": {**attack, "beta": 3.0}})
   with pytest.raises(ValueError, match="PGDAT.attack: eps must be"):
-    defenses.from_config({"name": "pgd_at", "attack": {**attack, "eps": -0.1}})
+    defenses.DEFENSES.from_config({"name": "pgd_at", "attack": {**attack, "eps": -0.1}})
   with pytest.raises(ValueError, match="valid choices"):
-    defenses.from_config({"name": "trade"})
+    defenses.DEFENSES.from_config({"name": "trade"})
 
 
 def test_a_nested_attack_section_builds_that_attack():
-  built = defenses.from_config({"name": "pgd_at", "attack": {
+  built = defenses.DEFENSES.from_config({"name": "pgd_at", "attack": {
       "name": "pgd", "eps": 0.2, "steps": 4, "norm": "l2"}})
   assert built.attack == attacks.PGD(eps=0.2, step_size=2.5 * 0.2 / 4, steps=4, norm="l2")
-  trades = defenses.from_config({"name": "trades", "beta": 3.0, "attack": {
+  trades = defenses.DEFENSES.from_config({"name": "trades", "beta": 3.0, "attack": {
       "name": "tpgd", "eps": 0.1, "step_size": 0.02, "steps": 3}})
   assert trades == defenses.TRADES(attack=attacks.TPGD(eps=0.1, step_size=0.02, steps=3),
                                    beta=3.0)
-  awp = defenses.from_config({"name": "awp", "gamma": 0.01, "base": {
+  awp = defenses.DEFENSES.from_config({"name": "awp", "gamma": 0.01, "base": {
       "name": "mart", "beta": 5.0, "attack": {"name": "pgd", "eps": 0.1, "steps": 2}}})
   assert awp == defenses.AWP(base=defenses.MART(
       attack=attacks.PGD(eps=0.1, step_size=0.125, steps=2), beta=5.0), gamma=0.01)
-  squeeze = defenses.from_config({"name": "logit_squeeze", "attack": None, "squeeze": 0.1})
+  squeeze = defenses.DEFENSES.from_config({"name": "logit_squeeze", "attack": None, "squeeze": 0.1})
   assert squeeze.attack is None and squeeze.squeeze == 0.1

@@ -15,7 +15,7 @@ def test_the_fix_is_on_by_default_with_three_checkpoints():
   assert FastAT().co_checkpoints == 3
   assert (FastAT().step_ratio, FastAT().random_start) == (1.25, True)  # FGSM-RS, 10/255 at 8/255
   assert default.get_config("fast_at").defense.co_checkpoints == 3
-  assert defenses.from_config(default.get_config("fast_at").defense).co_checkpoints == 3
+  assert defenses.DEFENSES.from_config(default.get_config("fast_at").defense).co_checkpoints == 3
   fix, plain = fast_at_co.get_config(), fast_at_co.get_config("plain")
   assert (fix.defense.co_checkpoints, plain.defense.co_checkpoints) == (3, 0)
   assert fix.defense.to_dict() == dict(plain.defense.to_dict(), co_checkpoints=3)

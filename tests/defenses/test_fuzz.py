@@ -23,14 +23,16 @@ CASES = {
     "defenses.absum_prox:threshold_nan": (
         lambda: defenses.absum_prox({"kernel": jnp.ones((3, 3, 1, 2))}, float("nan")),
         ValueError, ["threshold", "finite"]),
-    "defenses.make:name_unknown": (lambda: defenses.make("fgsm_at"), ValueError,
+    "defenses.DEFENSES.make:name_unknown": (lambda: defenses.DEFENSES.make("fgsm_at"), ValueError,
                                    ["defense", "'fgsm_at'", "pgd_at"]),
-    "defenses.make:option_unknown": (lambda: defenses.make("trades", betta=1.0), ValueError,
+    "defenses.DEFENSES.make:option_unknown": (
+        lambda: defenses.DEFENSES.make("trades", betta=1.0), ValueError,
                                      ["betta", "beta"]),
-    "defenses.from_config:no_name": (lambda: defenses.from_config({"beta": 1.0}), ValueError,
+    "defenses.DEFENSES.from_config:no_name": (
+        lambda: defenses.DEFENSES.from_config({"beta": 1.0}), ValueError,
                                      ["name", "trades"]),
-    "defenses.from_config:attack_unknown": (
-        lambda: defenses.from_config({"name": "pgd_at", "attack": {"name": "pgdd"}}), ValueError,
+    "defenses.DEFENSES.from_config:attack_unknown": (
+        lambda: defenses.DEFENSES.from_config({"name": "pgd_at", "attack": {"name": "pgdd"}}), ValueError,
         ["attack", "'pgdd'"]),
 }
 

@@ -176,10 +176,10 @@ def test_train_step_feeds_the_noise_stream_and_keys_given_by_the_defense():
 
 
 def test_config_builds_graddiv_and_rejects_bad_options():
-  built = defenses.from_config({"name": "graddiv", "penalty": "vmf_kappa", "samples": 3,
+  built = defenses.DEFENSES.from_config({"name": "graddiv", "penalty": "vmf_kappa", "samples": 3,
                                 "weight": 0.5, "attack": None})
   assert built == defenses.GradDiv(attack=None, weight=0.5, penalty="vmf_kappa", samples=3)
-  with_attack = defenses.from_config({"name": "graddiv", "attack": {
+  with_attack = defenses.DEFENSES.from_config({"name": "graddiv", "attack": {
       "name": "pgd", "eps": 0.1, "step_size": 0.025, "steps": 2}})
   assert with_attack.attack.eps == 0.1
   with pytest.raises(ValueError, match="Unknown GradDiv.penalty 'cosine'.*mean_cosine"):
@@ -189,7 +189,7 @@ def test_config_builds_graddiv_and_rejects_bad_options():
   with pytest.raises(ValueError, match="GradDiv.weight must be finite and >= 0"):
     defenses.GradDiv(weight=-1.0)
   with pytest.raises(ValueError, match="valid options.*penalty"):
-    defenses.from_config({"name": "graddiv", "lam": 1.0})
+    defenses.DEFENSES.from_config({"name": "graddiv", "lam": 1.0})
   with pytest.raises(ValueError, match="GradDiv.attack: eps must be"):
     defenses.GradDiv(attack=attacks.PGD(eps=-0.1))
   with pytest.raises(TypeError, match="cannot be AWP's base"):

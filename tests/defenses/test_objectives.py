@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxrobust.attacks import PGD, TPGD
-from jaxrobust.defenses import registry
+from jaxrobust.defenses.registry import DEFENSES
 from jaxrobust.defenses.awp import AWP, relative_perturbation
 from jaxrobust.defenses.bat import BAT
 from jaxrobust.defenses.fast_at import (FastAT, fgsm_point_and_start_logits,
@@ -203,19 +203,19 @@ def test_logit_squeeze_gradient_is_finite_at_all_zero_logits():
 ])
 def test_bad_options_raise_clear_errors(name, options, match):
   with pytest.raises(ValueError, match=match):
-    registry.make(name, **options)
+    DEFENSES.make(name, **options)
 
 
 def test_awp_base_is_a_defense_section_and_awp_has_no_other_options():
   attack = {"name": "tpgd", "eps": 0.1, "step_size": 0.025, "steps": 3}
   trades = {"name": "trades", "attack": attack, "beta": 3.0}
-  awp = registry.from_config({"name": "awp", "base": trades})
+  awp = DEFENSES.from_config({"name": "awp", "base": trades})
   assert isinstance(awp, AWP) and isinstance(awp.base, TRADES) and awp.base.beta == 3.0
   assert awp.attack == awp.base.attack == TPGD(eps=0.1, step_size=0.025, steps=3)
   with pytest.raises(ValueError, match="for defense 'awp'.*valid options: .'base', 'gamma'"):
-    registry.from_config({"name": "awp", "base": trades, "beta": 3.0})
+    DEFENSES.from_config({"name": "awp", "base": trades, "beta": 3.0})
   with pytest.raises(TypeError, match="AWP's base.*got FastAT"):
-    registry.from_config({"name": "awp", "base": {"name": "fast_at"}})
+    DEFENSES.from_config({"name": "awp", "base": {"name": "fast_at"}})
 
 
 def test_defaults_are_the_papers():

@@ -33,7 +33,7 @@ def test_config_builds_without_data(name):
   shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1,) + info.input_shape))
   assert jax.eval_shape(model.apply, shapes, jnp.zeros((2,) + info.input_shape)).shape == (
       2, info.num_classes)
-  defenses.from_config(config.defense.to_dict())
+  defenses.DEFENSES.from_config(config.defense.to_dict())
   train.make_optimizer(config.optimizer, total_steps=100)
   assert pipeline.eval_attacks(config)
 
@@ -49,6 +49,6 @@ def test_compare_entries_name_defenses_and_heads(name):
     with config.unlocked():
       config.model.head = head or "identity"
     train.build_model(config, embedded.INFOS[config.dataset])
-    defenses.from_config(defense_section(defense, config.budget))
+    defenses.DEFENSES.from_config(defense_section(defense, config.budget))
   with pytest.raises(ValueError, match="want <defense>.*'pgd_at'.*'bounded_logit'"):
     defenses_compare.parse_entry("pgd_at+bounded")

@@ -12,21 +12,22 @@ import pytest
 from experiments import graddiv
 from experiments.configs import graddiv as config_lib
 from jaxrobust import defenses
+from jaxrobust.defenses import DEFENSES
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_variants_build_their_defenses():
   config = config_lib.get_config()
-  assert defenses.from_config(graddiv.defense_section(config, "baseline")) == defenses.Standard()
-  built = defenses.from_config(graddiv.defense_section(config, "graddiv"))
+  assert DEFENSES.from_config(graddiv.defense_section(config, "baseline")) == defenses.Standard()
+  built = DEFENSES.from_config(graddiv.defense_section(config, "graddiv"))
   assert built == defenses.GradDiv(attack=None, weight=config.graddiv.weight,
                                    penalty=config.graddiv.penalty,
                                    samples=config.graddiv.samples)
   config = config_lib.get_config("adversarial")
-  assert isinstance(defenses.from_config(graddiv.defense_section(config, "baseline")),
+  assert isinstance(DEFENSES.from_config(graddiv.defense_section(config, "baseline")),
                     defenses.PGDAT)
-  assert defenses.from_config(graddiv.defense_section(config, "graddiv")).attack.steps == 10
+  assert DEFENSES.from_config(graddiv.defense_section(config, "graddiv")).attack.steps == 10
   assert graddiv.defense_section(config, "graddiv_w2.5")["weight"] == 2.5
   for bad in ("trades", "baseline_w1", "graddiv_wx", "graddiv_w-1"):
     with pytest.raises(ValueError, match=f"Unknown variant '{bad}'.*baseline"):

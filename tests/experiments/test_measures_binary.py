@@ -61,9 +61,9 @@ def test_config_variants_build_without_data(variant):
   members = population.member_configs(config.train, population.grid(**config.grid.to_dict()))
   assert len(members) >= (64 if variant != "tiny" else 4)
   for member in members[:2]:
-    defenses.from_config(member.defense.to_dict())
+    defenses.DEFENSES.from_config(member.defense.to_dict())
     train.make_optimizer(member.optimizer, total_steps=100)
-  measures.build(list(config.measures.names), config.measures.options.to_dict())
+  measures.MEASURES.make_all(list(config.measures.names), config.measures.options.to_dict())
   assert set(config.granulated_axes) <= set(config.grid)
 
 

@@ -32,13 +32,13 @@ def _prepare(**kwargs):
 
 
 CASES = {
-    "measures.build:names_empty": (lambda: measures.build([]), ValueError,
-                                   ["names", "non-empty", "norm"]),
-    "measures.build:name_unknown": (lambda: measures.build(["sharpnes"]), ValueError,
-                                    ["measure", "'sharpnes'"]),
-    "measures.build:options_unmeasured": (
-        lambda: measures.build(["norm"], {"margin": {"percentile": 5.0}}), ValueError,
-        ["'margin'", "not among"]),
+    "measures.MEASURES.make_all:names_empty": (
+        lambda: measures.MEASURES.make_all([]), ValueError, ["names", "non-empty", "norm"]),
+    "measures.MEASURES.make_all:name_unknown": (
+        lambda: measures.MEASURES.make_all(["sharpnes"]), ValueError, ["measure", "'sharpnes'"]),
+    "measures.MEASURES.make_all:options_unmeasured": (
+        lambda: measures.MEASURES.make_all(["norm"], {"margin": {"percentile": 5.0}}), ValueError,
+        ["'margin'", "not in spec"]),
     "measures.compute:name_unknown": (
         lambda: measures.compute(["sharpnes"], apply_fn, PARAMS, PARAMS, X, Y, key=KEY),
         ValueError, ["'sharpnes'"]),

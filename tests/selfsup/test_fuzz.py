@@ -12,6 +12,7 @@ import pytest
 from jaxrobust import _checks, selfsup
 from jaxrobust.data.info import DatasetInfo
 from jaxrobust.selfsup import pretext
+from jaxrobust.selfsup.pretext import PRETEXT_TASKS
 from tests.bad_input import assert_clear_error
 
 NAN = float("nan")
@@ -19,7 +20,7 @@ KEY = jax.random.key(0)
 IMAGES = jax.random.uniform(KEY, (2, 4, 4, 3))
 IMAGE = IMAGES[0]
 LABELS = jnp.array([0, 1])
-TASKS = pretext.build_tasks(["rotation", "solarize"])
+TASKS = PRETEXT_TASKS.make_all(["rotation", "solarize"])
 GRAM = jnp.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 3.0]])
 INFO = DatasetInfo("toy", 2, (4, 4, 1), (0.5,), (0.25,))
 ENCODER = {"name": "small_cnn", "features": (4,), "hidden": 8}
@@ -37,8 +38,8 @@ def _fit(images=None, **kwargs):
 def _task_cases():
   """label out of range, label -1 and 0..255 images for every registered task."""
   cases = {}
-  for name in pretext.PRETEXT_TASKS.names():
-    task = pretext.make(name)
+  for name in PRETEXT_TASKS.names():
+    task = PRETEXT_TASKS.make(name)
     k = task.num_classes
     cls = type(task).__name__  # the key names the class: selfsup.pretext.Rotation.apply
     cases[f"selfsup.pretext.{cls}.apply:label_{k + 3}_of_{k}"] = (
@@ -57,15 +58,16 @@ CASES = {
     **_task_cases(),
     # tasks and views
     "selfsup.pretext.PretextTask.apply:float_labels": (
-        lambda: pretext.make("rotation").apply(IMAGES, jnp.array([0.0, 1.0])), TypeError,
+        lambda: PRETEXT_TASKS.make("rotation").apply(IMAGES, jnp.array([0.0, 1.0])), TypeError,
         ["labels", "integer"]),
     "selfsup.pretext.PretextTask.apply:ragged_labels": (
-        lambda: pretext.make("rotation").apply(IMAGES, jnp.array([0, 1, 2])), ValueError,
+        lambda: PRETEXT_TASKS.make("rotation").apply(IMAGES, jnp.array([0, 1, 2])), ValueError,
         ["labels", "[batch] = [2]", "(3,)"]),
     "selfsup.pretext.PretextTask.apply:uint8_images": (
-        lambda: pretext.make("solarize").apply((IMAGES * 255).astype(jnp.uint8), LABELS),
+        lambda: PRETEXT_TASKS.make("solarize").apply((IMAGES * 255).astype(jnp.uint8), LABELS),
         TypeError, ["images", "floating point", "uint8"]),
-    "selfsup.pretext.PretextTask.sample:n_negative": (lambda: pretext.make("rotation").sample(KEY, -1),
+    "selfsup.pretext.PretextTask.sample:n_negative": (
+        lambda: PRETEXT_TASKS.make("rotation").sample(KEY, -1),
                                           ValueError, ["n", ">= 0", "-1"]),
     "selfsup.pretext.Rotation:levels": (lambda: pretext.Rotation(levels=(0, 5)), ValueError,
                                         ["Rotation levels", "(0, 1, 2, 3)"]),
@@ -81,20 +83,24 @@ CASES = {
                                         ["levels[1]", "finite"]),
     "selfsup.pretext.Sharpness:repeated_levels": (
         lambda: pretext.Sharpness(levels=(1.0, 1.0)), ValueError, ["distinct"]),
-    "selfsup.pretext.make:unknown_name": (lambda: pretext.make("jigsaw"), ValueError,
+    "selfsup.pretext.PRETEXT_TASKS.make:unknown_name": (
+        lambda: PRETEXT_TASKS.make("jigsaw"), ValueError,
                                           ["jigsaw", "rotation"]),
-    "selfsup.pretext.make:unknown_option": (lambda: pretext.make("rotation", level=(0, 1)),
-                                            ValueError, ["level"]),
-    "selfsup.build_tasks:empty": (lambda: selfsup.build_tasks([]), ValueError,
-                                  ["tasks", "non-empty"]),
-    "selfsup.build_tasks:string": (lambda: selfsup.build_tasks("rotation"), ValueError,
-                                   ["tasks", "'rotation'"]),
-    "selfsup.build_tasks:repeated": (lambda: selfsup.build_tasks(["rotation", "rotation"]),
-                                     ValueError, ["once", "rotation"]),
+    "selfsup.pretext.PRETEXT_TASKS.make:unknown_option": (
+        lambda: PRETEXT_TASKS.make("rotation", level=(0, 1)), ValueError, ["level"]),
+    "selfsup.PRETEXT_TASKS.make_all:empty": (
+        lambda: selfsup.PRETEXT_TASKS.make_all([]), ValueError, ["spec", "pretext task",
+                                                                 "non-empty"]),
+    "selfsup.PRETEXT_TASKS.make_all:string": (
+        lambda: selfsup.PRETEXT_TASKS.make_all("rotation"), ValueError,
+        ["spec", "pretext task", "'rotation'"]),
+    "selfsup.PRETEXT_TASKS.make_all:repeated": (
+        lambda: selfsup.PRETEXT_TASKS.make_all(["rotation", "rotation"]), ValueError,
+        ["once", "rotation"]),
     "selfsup.make_views:images_255": (lambda: selfsup.make_views(TASKS, IMAGES * 255.0, KEY),
                                       ValueError, ["images", "[0.0, 1.0]", "255"]),
     "selfsup.make_views:names_not_tasks": (lambda: selfsup.make_views(["rotation"], IMAGES, KEY),
-                                           TypeError, ["tasks", "(name, PretextTask)"]),
+                                           TypeError, ["tasks", "{name: PretextTask}"]),
     "selfsup.make_views:three_dim": (lambda: selfsup.make_views(TASKS, IMAGE, KEY), ValueError,
                                      ["images", "[batch, height, width, channels]"]),
     # the transforms on one image
@@ -230,10 +236,10 @@ def test_valid_tasks_and_gram_still_work_and_jit_is_unchecked():
   """The last label of a task applies; a symmetric Gram matrix passes; under jit the label
   check is static only (no cost, no error for traced labels)."""
   for name in ("solarize", "brightness"):  # a threshold and a blend: the cheapest two
-    task = pretext.make(name)
+    task = PRETEXT_TASKS.make(name)
     out = task.apply(IMAGES, jnp.array([0, task.num_classes - 1]))
     assert out.shape == IMAGES.shape and float(out.min()) >= 0 and float(out.max()) <= 1
-  task = pretext.make("solarize")
+  task = PRETEXT_TASKS.make("solarize")
   labels = jnp.array([0, task.num_classes - 1])
   np.testing.assert_allclose(jax.jit(task.apply)(IMAGES, labels), task.apply(IMAGES, labels),
                              atol=1e-6)

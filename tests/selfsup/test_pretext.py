@@ -20,7 +20,7 @@ def images(n=3, size=8, channels=1, seed=0):
 
 @pytest.mark.parametrize("name", ALL)
 def test_level_zero_is_identity_and_outputs_stay_in_range(name):
-  task = pretext.make(name)
+  task = pretext.PRETEXT_TASKS.make(name)
   x = jnp.round(images(channels=3) * 255) / 255  # 8-bit values: posterize's identity
   np.testing.assert_allclose(task.apply(x, jnp.zeros(3, jnp.int32)), x, atol=1e-6)
   for level in (1, task.num_classes - 1):
@@ -29,7 +29,7 @@ def test_level_zero_is_identity_and_outputs_stay_in_range(name):
 
 
 def test_views_are_deterministic_per_key():
-  tasks = pretext.build_tasks(list(ALL))
+  tasks = pretext.PRETEXT_TASKS.make_all(list(ALL))
   x = images(n=16, channels=3)
   v1, y1 = pretext.make_views(tasks, x, jax.random.key(3))
   v2, y2 = pretext.make_views(tasks, x, jax.random.key(3))
@@ -88,7 +88,7 @@ def test_matches_pil_on_8bit_images(name, pil):
   """PIL works in uint8 (rounding each result; Contrast rounds the mean gray level to an
   integer): agreement within 2/255. Sharpness compares interior pixels (borders: PIL's
   filter edge handling)."""
-  task = pretext.make(name)
+  task = pretext.PRETEXT_TASKS.make(name)
   rgb = np.asarray(jax.random.randint(jax.random.key(1), (12, 12, 3), 0, 256), np.uint8)
   x = jnp.asarray(rgb, jnp.float32) / 255
   for level, magnitude in enumerate(task.levels):
@@ -103,18 +103,18 @@ def test_matches_pil_on_8bit_images(name, pil):
 
 def test_bad_input_is_named():
   with pytest.raises(ValueError, match="Unknown pretext task 'jigsaw'.*'rotation'"):
-    pretext.make("jigsaw")
+    pretext.PRETEXT_TASKS.make("jigsaw")
   with pytest.raises(ValueError, match=r"quarter turns in \(0, 1, 2, 3\)"):
-    pretext.make("rotation", levels=(0, 5))
+    pretext.PRETEXT_TASKS.make("rotation", levels=(0, 5))
   with pytest.raises(ValueError, match="at least two distinct"):
-    pretext.make("solarize", levels=(0.5, 0.5))
+    pretext.PRETEXT_TASKS.make("solarize", levels=(0.5, 0.5))
   with pytest.raises(ValueError, match=r"integers in \[1, 8\]"):
-    pretext.make("posterize", levels=(8, 0))
+    pretext.PRETEXT_TASKS.make("posterize", levels=(8, 0))
   with pytest.raises(ValueError, match="each pretext task may appear once"):
-    pretext.build_tasks(["rotation", "rotation"])
+    pretext.PRETEXT_TASKS.make_all(["rotation", "rotation"])
   with pytest.raises(ValueError, match="non-empty sequence"):
-    pretext.build_tasks("rotation")
+    pretext.PRETEXT_TASKS.make_all("rotation")
   with pytest.raises(ValueError, match="square images"):
     pretext.rotate90(jnp.zeros((4, 6, 1)), 1)
   with pytest.raises(ValueError, match=r"\[batch, h, w, c\]"):
-    pretext.make("contrast").apply(jnp.zeros((4, 4, 1)), jnp.zeros(4, jnp.int32))
+    pretext.PRETEXT_TASKS.make("contrast").apply(jnp.zeros((4, 4, 1)), jnp.zeros(4, jnp.int32))

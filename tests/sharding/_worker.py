@@ -62,7 +62,7 @@ def train_steps(mesh, local_rows: bool = False) -> dict:
   c, ds = config(), digits()
   model = loop.build_model(c, ds.info)
   tx = make_optimizer(c.optimizer, 100)
-  step = make_train_step(model, defenses.from_config(c.defense.to_dict()), tx)
+  step = make_train_step(model, defenses.DEFENSES.from_config(c.defense.to_dict()), tx)
   state = sharding.replicate(mesh, init_state(model, tx, ds.info.input_shape, jax.random.key(0)))
   jitted = jax.jit(lambda s, b, i: step(s, b, jax.random.fold_in(jax.random.key(1), i)))
   for i in range(STEPS):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from experiments.configs import tiny
-from jaxrobust import data, defenses, train
+from jaxrobust import data, train
 from jaxrobust.defenses.absum import absum_penalty
 from jaxrobust.defenses.registry import DEFENSES
 from jaxrobust.train import loop
@@ -61,7 +61,7 @@ def _compiled(name):
 
 def _step(name, **options):
   """One step of defense `name` from its config (+ numeric `options`)."""
-  defense = defenses.from_config(_config(name).defense.to_dict()).replace(**options)
+  defense = DEFENSES.from_config(_config(name).defense.to_dict()).replace(**options)
   state, step = _compiled(name)
   return state, step(state, _BATCH, jax.random.key(1), defense)
 
@@ -92,7 +92,7 @@ def test_absum_prox_runs_after_the_update():
   model = train.build_model(config, _DS.info)
   tx = train.make_optimizer(config.optimizer, 10)
   state = train.init_state(model, tx, _DS.info.input_shape, jax.random.key(0))
-  step = jax.jit(train.make_train_step(model, defenses.from_config(config.defense.to_dict()),
+  step = jax.jit(train.make_train_step(model, DEFENSES.from_config(config.defense.to_dict()),
                                        tx, prox=loop.build_prox(config, 10)),
                  compiler_options=_FAST_COMPILE)
   after, _ = step(state, _BATCH, jax.random.key(1))

@@ -42,7 +42,7 @@ def test_bad_monitor_config_fails_clearly(field, value, match):
   model = train.build_model(config, test.info)
   with pytest.raises(ValueError, match=match):
     loop.build_monitor(config, model, test, key=None,
-                       defense=defenses.from_config(config.defense.to_dict()))
+                       defense=defenses.DEFENSES.from_config(config.defense.to_dict()))
 
 
 def test_negative_absum_weight_fails_clearly():

@@ -5,7 +5,7 @@ from jaxrobust.selfsup.pretext.brightness import Brightness, brighten
 from jaxrobust.selfsup.pretext.color import Color, saturate
 from jaxrobust.selfsup.pretext.contrast import Contrast, contrast
 from jaxrobust.selfsup.pretext.posterize import Posterize, posterize
-from jaxrobust.selfsup.pretext.registry import PRETEXT_TASKS, build_tasks, make, make_views
+from jaxrobust.selfsup.pretext.registry import PRETEXT_TASKS, make_views
 from jaxrobust.selfsup.pretext.rotation import Rotation, rotate90
 from jaxrobust.selfsup.pretext.sharpness import Sharpness, sharpen, smooth
 from jaxrobust.selfsup.pretext.solarize import Solarize, solarize
