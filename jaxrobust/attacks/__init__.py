@@ -14,6 +14,7 @@ from jaxrobust.attacks.ead import EAD
 from jaxrobust.attacks.eot import EOTPGD, eot_gradient
 from jaxrobust.attacks.fab import FAB, FABT
 from jaxrobust.attacks.fgsm import FFGSM, FGSM, RFGSM
+from jaxrobust.attacks.fmn import FMN, minimal_radii
 from jaxrobust.attacks.fourier import SingleFourier, fourier_basis
 from jaxrobust.attacks.jitter import Jitter, jitter_loss
 from jaxrobust.attacks.mifgsm import MIFGSM
