@@ -28,7 +28,8 @@ from jaxrobust.attacks.restarts import Restarts
 from jaxrobust.attacks.sparsefool import SparseFool
 from jaxrobust.attacks.spsa import SPSA
 from jaxrobust.attacks.square import Square
-from jaxrobust.attacks.sweep import Sweep, robust_accuracy_curve, stack_eps, sweep
+from jaxrobust.attacks.sweep import (Sweep, minimal_norm_curve, robust_accuracy_curve,
+                                    stack_eps, sweep)
 from jaxrobust.attacks.targets import least_likely_targets, random_targets
 from jaxrobust.attacks.tifgsm import TIFGSM
 from jaxrobust.attacks.tpgd import TPGD
