@@ -13,10 +13,8 @@ from jaxrobust.attacks.sweep import minimal_norm_curve
 def _linear(d=16, batch=6, seed=0):
   """Two-class linear model around x = 0.5, small weights: the box never binds."""
   w = jax.random.normal(jax.random.key(seed), (d,))
-  b = jax.random.normal(jax.random.key(seed + 1), (batch,)) * 0.3
-  x = jnp.full((batch, d), 0.5) + 0.01 * jax.random.normal(jax.random.key(seed + 2), (batch, d))
+  x = jnp.full((batch, d), 0.5) + 0.01 * jax.random.normal(jax.random.key(seed + 1), (batch, d))
   logits_fn = lambda z: jnp.stack([jnp.zeros(z.shape[0]), z @ w - 8.0], axis=1)
-  del b
   return logits_fn, x, w
 
 
