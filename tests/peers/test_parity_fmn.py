@@ -3,7 +3,10 @@
 Both sides attack the same `logits_fn` (the standard SmallCNN of `mnist_model`)
 on the same mnist5k test points, from x (no starting points), at the same
 budget: Linf and L1 minimal radii agree (same iterates up to float rounding:
-Foolbox runs the same XLA kernels through eagerpy).
+Foolbox runs the same XLA kernels through eagerpy). Measured medians, ours and
+Foolbox's alike: 8 points, 10 steps (default tier; 5 steps break 1 of 8 points,
+no test): Linf 0.2146, L1 11.98 (7/8 broken); 128 points, 100 steps (slow):
+Linf 0.1144 (128/128), L1 6.994 (84.4%).
 
 L2 is not compared: Foolbox 3.3.4's `L2FMNAttack.project` computes its factor as
 min(1, norms / norms) = 1, a no-op, so its L2 FMN is unconstrained normalised
@@ -57,7 +60,7 @@ def _compare(mnist_model, norm, n, steps):
 
 @pytest.mark.parametrize("norm", ["linf", "l1"])
 def test_fmn_small_budget_matches_foolbox(mnist_model, norm):
-  _compare(mnist_model, norm, n=16, steps=10)
+  _compare(mnist_model, norm, n=8, steps=10)
 
 
 @pytest.mark.slow
