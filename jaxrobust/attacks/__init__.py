@@ -14,6 +14,7 @@ from jaxrobust.attacks.ead import EAD
 from jaxrobust.attacks.eot import EOTPGD, eot_gradient
 from jaxrobust.attacks.fab import FAB, FABT
 from jaxrobust.attacks.fgsm import FFGSM, FGSM, RFGSM
+from jaxrobust.attacks.fmn import FMN, minimal_radii
 from jaxrobust.attacks.fourier import SingleFourier, fourier_basis
 from jaxrobust.attacks.jitter import Jitter, jitter_loss
 from jaxrobust.attacks.mifgsm import MIFGSM
@@ -27,7 +28,8 @@ from jaxrobust.attacks.restarts import Restarts
 from jaxrobust.attacks.sparsefool import SparseFool
 from jaxrobust.attacks.spsa import SPSA
 from jaxrobust.attacks.square import Square
-from jaxrobust.attacks.sweep import Sweep, robust_accuracy_curve, stack_eps, sweep
+from jaxrobust.attacks.sweep import (Sweep, minimal_norm_curve, robust_accuracy_curve,
+                                    stack_eps, sweep)
 from jaxrobust.attacks.targets import least_likely_targets, random_targets
 from jaxrobust.attacks.tifgsm import TIFGSM
 from jaxrobust.attacks.tpgd import TPGD

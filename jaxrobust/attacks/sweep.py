@@ -120,3 +120,24 @@ class Sweep:
   def __call__(self, logits_fn, x: jax.Array, y: jax.Array, *,
                key: jax.Array | None = None) -> jax.Array:
     return sweep(self.attack, logits_fn, x, y, eps=self.eps, key=key, strategy=self.strategy)
+
+
+def minimal_norm_curve(radii: jax.Array, eps_grid: Sequence[float]) -> jax.Array:
+  """Robust fraction [K] at each radius of eps_grid [K] from one minimum-norm run.
+
+  radii [batch]: each example's smallest adversarial perturbation norm found
+  (`attacks.minimal_radii`: inf where none was found, 0 where x itself is
+  misclassified). An example counts as robust at eps when its radius exceeds
+  eps: the curve of every radius costs the one attack (Pintor et al. 2021, Sec. 4).
+  """
+  if not isinstance(eps_grid, jax.core.Tracer):
+    values = np.asarray(eps_grid, np.float32)
+    if values.ndim != 1 or values.shape[0] < 1:
+      raise ValueError(f"eps_grid must be a non-empty 1-D sequence, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+      raise ValueError(f"every eps_grid value must be finite and >= 0, got {values}.")
+  radii = jnp.asarray(radii)
+  if radii.ndim != 1:
+    raise ValueError(f"radii must be 1-D [batch], got shape {tuple(radii.shape)}.")
+  eps = jnp.asarray(eps_grid, radii.dtype)
+  return jnp.mean(radii[None, :] > eps[:, None], axis=1)
