@@ -175,6 +175,10 @@ def minimal_radii(logits_fn, x: jax.Array, x_adv: jax.Array, y: jax.Array, norm:
   """||x_adv - x|| [batch] in `norm` where x_adv is adversarial (misclassified, or
   the target when targeted), inf elsewhere: each example's minimal radius found.
   A point misclassified as it stands (x_adv = x) has radius 0."""
+  _checks.check_choice("norm", norm, FMN_NORMS)
+  if jnp.shape(x) != jnp.shape(x_adv):
+    raise ValueError(f"x and x_adv must have one shape, got {jnp.shape(x)} and "
+                     f"{jnp.shape(x_adv)}.")
   pred = logits_fn(x_adv).argmax(-1)
   adversarial = (pred == y) if targeted else (pred != y)
   return jnp.where(adversarial, fmn_norm(x_adv - x, norm), jnp.inf)

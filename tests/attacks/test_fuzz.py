@@ -25,6 +25,18 @@ def _sweep(eps, **kwargs):
 
 
 CASES = {
+    "attacks.minimal_radii:unknown_norm": (
+        lambda: attacks.minimal_radii(logits_fn, X, X, Y, "l3"), ValueError,
+        ["norm", "'l3'", "linf"]),
+    "attacks.minimal_radii:shapes_differ": (
+        lambda: attacks.minimal_radii(logits_fn, X, X[:1], Y, "l2"), ValueError,
+        ["x and x_adv", "one shape"]),
+    "attacks.minimal_norm_curve:eps_negative": (
+        lambda: attacks.minimal_norm_curve(jnp.ones(3), [0.1, -0.2]), ValueError,
+        ["eps_grid", "finite and >= 0"]),
+    "attacks.minimal_norm_curve:radii_2d": (
+        lambda: attacks.minimal_norm_curve(jnp.ones((3, 2)), [0.1]), ValueError,
+        ["radii", "1-D [batch]"]),
     "attacks.PGD:eps_negative": (lambda: attacks.PGD(eps=-0.1)(logits_fn, X, Y), ValueError,
                                  ["eps", ">= 0", "-0.1"]),
     "attacks.PGD:steps_zero": (lambda: attacks.PGD(steps=0), ValueError, ["steps", "0"]),
