@@ -31,8 +31,10 @@ def define_flags() -> None:
   flags.DEFINE_string("out", "bench/results", "Directory for the JSON results.")
 
 
-def torch_twin(variables, mean: float, std: float, torch, bp):
-  """bound-propagation's model of our MLP (normalization folded into the first layer)."""
+def torch_twin(variables, mean: float, std: float, torch, bp, spec=None):
+  """bound-propagation's model of our MLP: the input normalization folded into the first
+  Linear layer, and a spec [S, classes] (margins) into the last one when given (affine maps
+  beside the ReLUs: every method's bounds are unchanged)."""
   params = variables["params"]
   names = sorted(params, key=lambda n: int(n.split("_")[1]))
   layers = []
@@ -41,6 +43,8 @@ def torch_twin(variables, mean: float, std: float, torch, bp):
     b = np.asarray(params[name]["bias"], np.float64)
     if i == 0:
       w, b = w / std, b - (mean / std) * w.sum(0)
+    if i == len(names) - 1 and spec is not None:
+      w, b = w @ spec.T, spec @ b
     linear = torch.nn.Linear(*w.shape)
     linear.weight.data = torch.tensor(w.T, dtype=torch.float32)
     linear.bias.data = torch.tensor(b, dtype=torch.float32)

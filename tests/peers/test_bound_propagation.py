@@ -27,6 +27,7 @@ except ImportError as e:  # pragma: no cover
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
+from bench.certify import torch_twin  # noqa: E402
 from jaxrobust import certify  # noqa: E402
 from tests.certify import _trained  # noqa: E402
 
@@ -34,24 +35,8 @@ K = 3  # the class of the margins z_K - z_j
 
 
 def _twin(variables, mean, std, spec=None):
-  """torch Sequential of the MLP (normalization folded in; spec [S, classes] folded into
-  the last layer when given)."""
-  p = variables["params"]
-  names = sorted(p, key=lambda n: int(n.split("_")[1]))
-  layers = []
-  for i, name in enumerate(names):
-    w = np.asarray(p[name]["kernel"], np.float64)
-    b = np.asarray(p[name]["bias"], np.float64)
-    if i == 0:
-      b = b - (mean / std) * w.sum(0)
-      w = w / std
-    if i == len(names) - 1 and spec is not None:
-      w, b = w @ spec.T, spec @ b
-    linear = torch.nn.Linear(*w.shape)
-    linear.weight.data = torch.tensor(w.T, dtype=torch.float32)
-    linear.bias.data = torch.tensor(b, dtype=torch.float32)
-    layers += [linear, torch.nn.ReLU()]
-  return bp.BoundModelFactory(adaptive_relu=True).build(torch.nn.Sequential(*layers[:-1]))
+  """bench.certify's torch twin of the MLP (normalization and spec folded in)."""
+  return torch_twin(variables, mean, std, torch, bp, spec)
 
 
 @pytest.mark.parametrize("eps", [pytest.param(0.02, marks=pytest.mark.slow), 0.08])
