@@ -59,8 +59,7 @@ def make_optimizer(config, total_steps: int) -> optax.GradientTransformation:
   lr = make_schedule(config.schedule, config.learning_rate, total_steps,
                      config.get("warmup_steps", 0))
   wd = config.get("weight_decay", 0.0)
-  if wd < 0:
-    raise ValueError(f"weight_decay must be >= 0, got {wd}.")
+  _checks.check_number("weight_decay", wd, low=0)  # NaN too
   if name == "adamw":
     return _sharpness_aware(optax.adamw(lr, weight_decay=wd), config.get("sam"))
   if name == "adam":
@@ -82,8 +81,7 @@ def _sharpness_aware(base: optax.GradientTransformation, sam_config
   if kind not in SHARPNESS_AWARE:
     raise ValueError(f"Unknown optimizer.sam.kind {kind!r}; valid choices: "
                      f"{SHARPNESS_AWARE}.")
-  if rho < 0:
-    raise ValueError(f"optimizer.sam.rho must be >= 0, got {rho}.")
+  _checks.check_number("optimizer.sam.rho", rho, low=0)  # NaN too
   if rho == 0:
     return base
   if kind == "sam":

@@ -49,6 +49,12 @@ def _optimizer(**fields):
 CASES = {
     "train.make_optimizer:learning_rate_nan": (
         _optimizer(learning_rate=NAN), ValueError, ["learning_rate", "finite", "nan"]),
+    "train.make_optimizer:weight_decay_nan": (
+        _optimizer(weight_decay=NAN), ValueError, ["weight_decay", "finite", "nan"]),
+    "train.make_optimizer:weight_decay_negative": (
+        _optimizer(weight_decay=-0.1), ValueError, ["weight_decay", ">= 0", "-0.1"]),
+    "train.make_optimizer:sam_rho_nan": (
+        _optimizer(sam={"rho": NAN}), ValueError, ["optimizer.sam.rho", "finite"]),
     "train.make_optimizer:name_unknown": (_optimizer(name="adamw2"), ValueError,
                                           ["'adamw2'", "sgd"]),
     "train.make_schedule:name_unknown": (lambda: train.make_schedule("linear", 0.1, 10),
@@ -94,7 +100,7 @@ CASES = {
     "train.loss_step:not_callable": (lambda: train.loss_step("ce", SGD), TypeError,
                                      ["loss", "callable"]),
     "train.make_train_step:crop_negative": (
-        lambda: train.make_train_step(MODEL, defenses.make("standard"), SGD, crop_padding=-1),
+        lambda: train.make_train_step(MODEL, defenses.DEFENSES.make("standard"), SGD, crop_padding=-1),
         ValueError, ["crop_padding", ">= 0", "-1"]),
     "train.fit_arrays:epochs_negative": (
         lambda: train.fit_arrays(_step, STATE, (np.zeros((4, 2)),), key=KEY, epochs=-1,
