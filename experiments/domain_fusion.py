@@ -8,7 +8,7 @@ r"""Domain Fusion: few-shot target classification with multi-domain GAN augmenta
 
 For every seed: the few-shot target subset (`config.data.per_class` images
 per class, drawn by the seed), the GANs the variants need (each trained by the
-resumable `gan.fit` in <workdir>/seed<k>/<gan>), a pool of generated target
+resumable `train.fit_arrays` in <workdir>/seed<k>/<gan>), a pool of generated target
 images per GAN, and one target classifier per variant (experiments/configs/
 domain_fusion.py lists the variants). Accuracy on the target's whole test
 split, mean +- std over seeds; sample quality by our own judge classifier
