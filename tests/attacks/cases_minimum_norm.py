@@ -26,5 +26,7 @@ CASES = {
     "fmn_l2": Case(FMN(norm="l2", steps=20), norm=None, bad_fields=_FMN_BAD),
     # L0's radius grows by one pixel a step from 1: 20 steps reach ~22% of the
     # targets (measured), so the targeted check runs on the L2 case only.
-    "fmn_l0": Case(FMN(norm="l0", steps=20), norm=None, targeted=False, bad_fields=_FMN_BAD),
+    # (slow tier: test_fmn.py covers L0 in the default tier.)
+    "fmn_l0": Case(FMN(norm="l0", steps=20), norm=None, targeted=False, bad_fields=_FMN_BAD,
+                   slow=True),
 }

@@ -36,7 +36,14 @@ def test_every_family_has_tiny_options():
   assert set(TINY) <= set(measures.MEASURES.names())
 
 
-@pytest.mark.parametrize("name", measures.MEASURES.names())
+# Families whose tiny run still compiles an attack, a sampler or a Hessian (4-16 s each
+# under load): slow tier; tests/measures/test_measures.py checks their values in the default one.
+SLOW = ("boundary_thickness", "pacbayes", "pacbayes_mag", "sharpness", "average_flatness",
+        "hessian")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in measures.MEASURES.names()])
 def test_family_returns_finite_scalars_deterministic_per_key(name):
   p0, rng = _params(0), np.random.default_rng(1)
   p = jax.tree.map(lambda a: a + jnp.asarray(0.3 * rng.normal(size=a.shape), jnp.float32), p0)

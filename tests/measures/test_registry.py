@@ -24,7 +24,7 @@ def test_unknown_measure_and_option_name_the_choices():
   with pytest.raises(ValueError, match="Unknown option.*'rhoo'.*valid options"):
     measures.compute(["sharpness"], apply_fn, PARAMS, PARAMS, X, Y, key=KEY,
                      options={"sharpness": {"rhoo": 0.1}})
-  with pytest.raises(ValueError, match="not among the measured"):
+  with pytest.raises(ValueError, match="not in spec"):
     measures.compute(["loss"], apply_fn, PARAMS, PARAMS, X, Y, key=KEY,
                      options={"sharpness": {"rho": 0.1}})
   with pytest.raises(ValueError, match="non-empty sequence"):

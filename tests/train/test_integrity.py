@@ -129,5 +129,5 @@ def test_the_binary_reports_divergence_in_one_line_and_exits_non_zero(tmp_path):
       env={**os.environ, "JAX_PLATFORMS": "cpu"})
   assert run.returncode == 1, run.stderr[-2000:]
   last = run.stderr.strip().splitlines()[-1]
-  assert last.startswith("experiments.train: training diverged in epoch 1"), last
+  assert last.startswith("experiments.train: error: training diverged in epoch 1"), last
   assert "Traceback" not in run.stderr
