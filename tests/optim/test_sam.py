@@ -278,7 +278,7 @@ def test_bad_hyperparameters_raise_clear_errors():
   with pytest.raises(ValueError, match="valid choices.*asam.*psatt"):
     make_optimizer(config, 10)
   config.sam.kind, config.sam.rho = "sam", -0.5
-  with pytest.raises(ValueError, match="rho must be >= 0"):
+  with pytest.raises(ValueError, match=r"optimizer.sam.rho must be finite and >= 0, got -0.5"):
     make_optimizer(config, 10)
 
 
