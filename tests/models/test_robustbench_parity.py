@@ -18,10 +18,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from jaxrobust import models  # noqa: E402
-from jaxrobust.losses import cross_entropy  # noqa: E402
 from jaxrobust.models import convert  # noqa: E402
 from tests.peers import torch_models as tm  # noqa: E402
 
@@ -95,17 +93,7 @@ def agreement(twin, model, variables, batch: int = 2):
   x = jax.random.uniform(jax.random.key(1), (batch, *SHAPE))
   y = jnp.arange(batch) % 10
 
-  def loss(variables, x):
-    z = models.as_logits_fn(model, variables)(x)
-    return jnp.sum(cross_entropy(z, y)), z
-
-  (_, z_jax), g_jax = jax.jit(jax.value_and_grad(loss, argnums=1, has_aux=True))(variables, x)
-  xt = tm.nhwc_to_nchw(x).requires_grad_(True)
-  z_torch = twin(xt)
-  (g_torch,) = torch.autograd.grad(
-      F.cross_entropy(z_torch, torch.from_numpy(np.array(y)).long(), reduction="sum"), xt)
-  z_jax, g_jax = np.asarray(z_jax), np.asarray(g_jax)
-  z_torch, g_torch = z_torch.detach().numpy(), tm.nchw_to_nhwc(g_torch)
+  z_jax, g_jax, z_torch, g_torch = tm.logits_and_input_grads(twin, model, variables, x, y)
   assert np.abs(z_jax).max() > 0.3 and np.abs(g_jax).max() > 1e-3  # not near-zeros
   return (np.abs(z_torch - z_jax).max() / np.abs(z_torch).max(),
           np.abs(g_torch - g_jax).max() / np.abs(g_torch).max())

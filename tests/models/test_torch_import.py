@@ -20,10 +20,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from jaxrobust import models  # noqa: E402
-from jaxrobust.losses import cross_entropy  # noqa: E402
 from jaxrobust.models import convert  # noqa: E402
 from tests.peers import torch_models as tm  # noqa: E402
 
@@ -91,18 +89,8 @@ def _agreement(twin, model, variables, shape):
   x = jax.random.uniform(jax.random.key(1), (4, *shape))
   y = jnp.arange(4) % 10
 
-  def loss(variables, x):  # variables as an argument: no weights baked into the program
-    z = models.as_logits_fn(model, variables)(x)
-    return jnp.sum(cross_entropy(z, y)), z
-
-  (_, z_jax), g_jax = jax.jit(jax.value_and_grad(loss, argnums=1, has_aux=True))(variables, x)
-  xt = tm.nhwc_to_nchw(x).requires_grad_(True)
-  z_torch = twin(xt)
-  (g_torch,) = torch.autograd.grad(
-      F.cross_entropy(z_torch, torch.from_numpy(np.array(y)).long(), reduction="sum"), xt)
-  z_jax, g_jax = np.asarray(z_jax), np.asarray(g_jax)
-  return (np.abs(z_torch.detach().numpy() - z_jax).max(),
-          np.abs(tm.nchw_to_nhwc(g_torch) - g_jax).max(), np.abs(z_jax).max(),
+  z_jax, g_jax, z_torch, g_torch = tm.logits_and_input_grads(twin, model, variables, x, y)
+  return (np.abs(z_torch - z_jax).max(), np.abs(g_torch - g_jax).max(), np.abs(z_jax).max(),
           np.abs(g_jax).max())
 
 

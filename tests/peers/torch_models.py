@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jaxrobust import models
+from jaxrobust.losses import cross_entropy
 from jaxrobust.models import convert
 
 
@@ -280,3 +284,20 @@ def randomize_batchnorm(module: nn.Module, seed: int = 0) -> nn.Module:
         m.running_var.copy_(0.5 + torch.rand(c, generator=g))
         m.num_batches_tracked.fill_(100)
   return module.eval()
+
+
+def logits_and_input_grads(twin, model, variables, x, y):
+  """(z_jax, g_jax, z_torch, g_torch) as numpy: logits [batch, classes] and gradients of the
+  summed cross-entropy w.r.t. the NHWC inputs x, of our model and of its torch twin."""
+
+  def loss(variables, x):  # variables as an argument: no weights baked into the program
+    z = models.as_logits_fn(model, variables)(x)
+    return jnp.sum(cross_entropy(z, y)), z
+
+  (_, z_jax), g_jax = jax.jit(jax.value_and_grad(loss, argnums=1, has_aux=True))(variables, x)
+  xt = nhwc_to_nchw(x).requires_grad_(True)
+  z_torch = twin(xt)
+  (g_torch,) = torch.autograd.grad(
+      F.cross_entropy(z_torch, torch.from_numpy(np.array(y)).long(), reduction="sum"), xt)
+  return (np.asarray(z_jax), np.asarray(g_jax), z_torch.detach().numpy(),
+          nchw_to_nhwc(g_torch))
