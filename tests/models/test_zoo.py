@@ -133,8 +133,10 @@ def test_missing_checkpoint_says_how_to_get_it(tmp_path):
     ("Standard", {}, ValueError, "2 leaderboards"),
     ("Carmon2019Unlabled", {}, ValueError, "close names: ['Carmon2019Unlabeled']"),
     ("Pang2020Boosting", {}, NotImplementedError, "hypersphere head"),
-    ("Carmon2019Unlabeled", {"dataset": "cifar11"}, ValueError, "dataset must be one of"),
-    ("Carmon2019Unlabeled", {"threat_model": "Linf"}, ValueError, "('linf', 'l2')"),
+    ("Carmon2019Unlabeled", {"dataset": "cifar11"}, ValueError,
+     "Unknown dataset 'cifar11'; valid choices: ('cifar10', 'cifar100', 'imagenet')"),
+    ("Carmon2019Unlabeled", {"threat_model": "Linf"}, ValueError,
+     "Unknown threat_model 'Linf'; valid choices: ('linf', 'l2')"),
 ])
 def test_find_names_the_problem(name, options, error, words):
   with pytest.raises(error) as info:

@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import os
 
+from jaxrobust import _checks
 from jaxrobust.models import registry as models_registry
 from jaxrobust.models.convert import mapping_for, read_state_dict
 from jaxrobust.models.convert.state_dict import import_state_dict
@@ -18,17 +19,14 @@ from jaxrobust.models.zoo.registry import UNSUPPORTED, ZOO
 _UNUSED_KEYS = ("model_preact_hl1.*",)
 
 
-def _check_choice(name: str, value, choices) -> None:
-  if value is not None and value not in choices:
-    raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
-
-
 def find(name: str, *, dataset: str | None = None,
          threat_model: str | None = None) -> ZooEntry:
   """The entry called `name`: a full key ("cifar10/linf/Carmon2019Unlabeled") or
   RobustBench's name alone where it is unique (else pass dataset / threat_model)."""
-  _check_choice("dataset", dataset, DATASETS)
-  _check_choice("threat_model", threat_model, THREAT_MODELS)
+  for name_, value, choices in (("dataset", dataset, DATASETS),
+                                ("threat_model", threat_model, THREAT_MODELS)):
+    if value is not None:  # None: any
+      _checks.check_choice(name_, value, tuple(choices))
   if not isinstance(name, str) or not name:
     raise ValueError(f"name must be a zoo entry's name, got {name!r}.")
   wanted = [k for k in list(ZOO.names()) + list(UNSUPPORTED)
